@@ -1,0 +1,148 @@
+/* pyro-class.h: how a C "class" is described to the daemon.
+ *
+ * A remote class is a static table of methods (and exposed attributes),
+ * in the style of GDBus interface tables: the daemon checks every call
+ * against the table before the method runs, and the same table is the
+ * metadata the daemon sends to clients when they connect.
+ */
+#pragma once
+
+#include <glib.h>
+#include <pyro/pyro-uri.h>
+
+G_BEGIN_DECLS
+
+/**
+ * @file pyro-class.h
+ * @brief ::PyroClass, ::PyroMethod, ::PyroAttribute and ::PyroInvocation.
+ *
+ * Example, the greeting object of the course notes:
+ *
+ * @code
+ * static GVariant *
+ * get_fortune (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+ * {
+ *   const char *name;
+ *   g_variant_get (args, "(&s)", &name);
+ *   return g_variant_new_take_string (g_strdup_printf ("Hello, %s.", name));
+ * }
+ *
+ * static const PyroMethod greeting_methods[] = {
+ *   { "get_fortune", "(s)", "s", get_fortune, 0, "name" },
+ *   { NULL }
+ * };
+ *
+ * static const PyroClass greeting_class = {
+ *   .name = "GreetingMaker",
+ *   .methods = greeting_methods,
+ * };
+ * @endcode
+ *
+ * Values travel as JSON; the table of libpyro/docs/mapping.md says which
+ * GVariant type becomes which JSON and Python value.
+ */
+
+/** The context of one remote call, handed to every method. Owned by the daemon. */
+typedef struct _PyroInvocation PyroInvocation;
+/** Forward declaration; see pyro-daemon.h. */
+typedef struct _PyroDaemon PyroDaemon;
+
+/**
+ * The C function behind a remote method.
+ *
+ * @param instance the object the call is for (your instance pointer)
+ * @param args (transfer none): the arguments, a tuple of the method's
+ *   in_signature, already checked by the daemon
+ * @param invocation (transfer none): the call's context
+ * @param error return location for the exception to send back; use
+ *   #PYRO_ERROR with e.g. #PYRO_ERROR_VALUE to raise `ValueError`
+ * @return (transfer full) (nullable): the result, of the method's
+ *   out_signature (a floating reference is fine), or NULL: NULL with
+ *   @error set raises the error remotely, NULL without it returns `None`
+ */
+typedef GVariant *(*PyroMethodFunc) (gpointer         instance,
+                                     GVariant        *args,
+                                     PyroInvocation  *invocation,
+                                     GError         **error);
+
+/** Flags of a ::PyroMethod. */
+typedef enum
+{
+  PYRO_METHOD_NONE = 0,        /**< an ordinary method */
+  PYRO_METHOD_ONEWAY = 1 << 0, /**< a oneway method: clients never wait for it */
+} PyroMethodFlags;
+
+/**
+ * One method in a class table.  Tables end with an entry whose @name is NULL.
+ */
+typedef struct
+{
+  const char *name;          /**< the method name as clients call it */
+  const char *in_signature;  /**< the argument tuple, e.g. "(si)"; NULL means "()" */
+  const char *out_signature; /**< the result type, e.g. "s"; NULL means it returns None */
+  PyroMethodFunc func;       /**< the implementation */
+  PyroMethodFlags flags;     /**< #PYRO_METHOD_ONEWAY or 0 */
+  /** Comma-separated argument names, e.g. "name,item": used for keyword
+   * arguments and error messages.  Arguments of a maybe type ("ms") at the
+   * end of the tuple are optional and default to `None`. */
+  const char *arg_names;
+} PyroMethod;
+
+/**
+ * Reads an exposed attribute (a Python `@property`).
+ * @return (transfer full): the value, of the attribute's signature, or NULL with @error set
+ */
+typedef GVariant *(*PyroGetterFunc) (gpointer         instance,
+                                     PyroInvocation  *invocation,
+                                     GError         **error);
+/**
+ * Writes an exposed attribute.
+ * @param value (transfer none): the new value, already checked against the signature
+ * @return TRUE, or FALSE with @error set
+ */
+typedef gboolean (*PyroSetterFunc) (gpointer         instance,
+                                    GVariant        *value,
+                                    PyroInvocation  *invocation,
+                                    GError         **error);
+
+/** An exposed attribute.  Tables end with an entry whose @name is NULL. */
+typedef struct
+{
+  const char *name;      /**< the attribute name */
+  const char *signature; /**< its type, e.g. "s" */
+  PyroGetterFunc get;    /**< reads it (required) */
+  PyroSetterFunc set;    /**< writes it, or NULL for a read-only attribute */
+} PyroAttribute;
+
+/** How instances are made when a class (not an object) is registered; Pyro4's `instance_mode`. */
+typedef enum
+{
+  PYRO_INSTANCE_SESSION, /**< one instance per client connection (Pyro4's default) */
+  PYRO_INSTANCE_SINGLE,  /**< one instance for the whole daemon, made on first use */
+  PYRO_INSTANCE_PERCALL, /**< a new instance for every call */
+} PyroInstanceMode;
+
+/** A remote class: its name, its tables and how to make its instances. */
+typedef struct
+{
+  const char *name;                 /**< shown in errors and tracebacks, e.g. "GreetingMaker" */
+  const PyroMethod *methods;        /**< the method table (may be NULL) */
+  const PyroAttribute *attributes;  /**< the attribute table (may be NULL) */
+  PyroInstanceMode instance_mode;   /**< used by pyro_daemon_register_class() */
+  /** Makes an instance for pyro_daemon_register_class(); receives the
+   * class_data given at registration. NULL: instances are NULL. */
+  gpointer (*instance_new) (gpointer class_data);
+  /** Frees an instance made by @instance_new (may be NULL). */
+  GDestroyNotify instance_free;
+} PyroClass;
+
+/** @return (transfer none): the daemon serving the call */
+PyroDaemon *pyro_invocation_get_daemon (PyroInvocation *invocation);
+/** @return (transfer none): the object id the call is for */
+const char *pyro_invocation_get_object_id (PyroInvocation *invocation);
+/** @return (transfer none): the method name (for attributes: the attribute name) */
+const char *pyro_invocation_get_method_name (PyroInvocation *invocation);
+/** @return TRUE if the client sent this call as oneway (no reply) */
+gboolean pyro_invocation_is_oneway (PyroInvocation *invocation);
+
+G_END_DECLS

@@ -1,0 +1,132 @@
+/* pyro-daemon.h: the server side, Pyro4's Daemon in C. */
+#pragma once
+
+#include <gio/gio.h>
+#include <pyro/pyro-class.h>
+#include <pyro/pyro-uri.h>
+
+G_BEGIN_DECLS
+
+/**
+ * @file pyro-daemon.h
+ * @brief ::PyroDaemon: serves registered objects to Pyro4 clients.
+ *
+ * A daemon listens on one TCP port, accepts connections in the
+ * GMainContext that was the thread-default one when it was created, and
+ * serves each connection in a worker thread of a bounded pool (Pyro4's
+ * threaded server: at most 40 connections at once by default; one more
+ * is refused with "no free workers, increase server threadpool size").
+ * Because of those threads an object registered with
+ * pyro_daemon_register_object() or a #PYRO_INSTANCE_SINGLE class is called
+ * concurrently: protect its state with a mutex.
+ *
+ * @code
+ * g_autoptr(PyroDaemon) daemon = pyro_daemon_new (NULL, 0, &error);
+ * g_autoptr(PyroUri) uri = pyro_daemon_register_class (daemon, &greeting_class, NULL, NULL, &error);
+ * g_print ("Ready. Object uri = %s\n", pyro_uri_to_string (uri));
+ * pyro_daemon_stop_on_unix_signals (daemon);
+ * pyro_daemon_request_loop (daemon);
+ * @endcode
+ *
+ * To run a daemon inside your own GMainContext (a client hosting callback
+ * objects, say), create it while that context is the thread-default one
+ * and simply do not call pyro_daemon_request_loop(): connections are
+ * accepted whenever that context is iterated.
+ */
+
+/** The GType of ::PyroDaemon. */
+#define PYRO_TYPE_DAEMON (pyro_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (PyroDaemon, pyro_daemon, PYRO, DAEMON, GObject)
+
+/** The object id under which every daemon serves its own `Pyro.Daemon` object. */
+#define PYRO_DAEMON_OBJECT_ID "Pyro.Daemon"
+
+/** Pyro4's THREADPOOL_SIZE: how many connections a daemon serves at once by default. */
+#define PYRO_DAEMON_DEFAULT_POOL_SIZE 40
+
+/**
+ * Creates a daemon listening on @host:@port.
+ *
+ * @param host (nullable): address or name to bind; NULL means "localhost" as in Pyro4
+ * @param port TCP port; 0 picks a free one
+ * @param error return location for a #PYRO_ERROR_COMMUNICATION error
+ * @return (transfer full) (nullable): the daemon, or NULL with @error set
+ */
+PyroDaemon *pyro_daemon_new (const char *host, guint16 port, GError **error);
+
+/**
+ * Registers one object that serves every client (Pyro4's `register(obj)`).
+ *
+ * @param klass (transfer none): the class table; must outlive the daemon (static)
+ * @param instance (transfer none): your object, passed to every method
+ * @param object_id (nullable): the id; NULL makes "obj_<32 hex digits>"
+ * @param error return location for a #PYRO_ERROR_DAEMON error (id taken)
+ * @return (transfer full) (nullable): the object's URI
+ */
+PyroUri *pyro_daemon_register_object (PyroDaemon       *daemon,
+                                      const PyroClass  *klass,
+                                      gpointer          instance,
+                                      const char       *object_id,
+                                      GError          **error);
+
+/**
+ * Registers a class (Pyro4's `register(Class)`): instances are made by
+ * klass->instance_new(@class_data) according to klass->instance_mode, and
+ * freed with klass->instance_free (session: when the connection closes;
+ * percall: after the call; single: with the daemon).
+ *
+ * @param class_data (nullable): passed to instance_new
+ * @return (transfer full) (nullable): the object's URI
+ */
+PyroUri *pyro_daemon_register_class (PyroDaemon       *daemon,
+                                     const PyroClass  *klass,
+                                     gpointer          class_data,
+                                     const char       *object_id,
+                                     GError          **error);
+
+/** Removes a registration. @return TRUE if @object_id was registered. */
+gboolean pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id);
+
+/**
+ * The URI clients use for @object_id on this daemon (registered or not).
+ * @return (transfer full): the URI
+ */
+PyroUri *pyro_daemon_uri_for (PyroDaemon *daemon, const char *object_id);
+
+/** @return (transfer none): the host in the daemon's URIs */
+const char *pyro_daemon_get_host (PyroDaemon *daemon);
+/** @return the TCP port the daemon listens on */
+guint16 pyro_daemon_get_port (PyroDaemon *daemon);
+
+/**
+ * Limits the size (annotations + body) of a request the daemon accepts;
+ * a larger one closes the connection without reading it, as Pyro4's
+ * MAX_MESSAGE_SIZE.  0 (the default) means no limit beyond the protocol's.
+ */
+void pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size);
+
+/** How many connections are served at once (default #PYRO_DAEMON_DEFAULT_POOL_SIZE). */
+void pyro_daemon_set_pool_size (PyroDaemon *daemon, guint pool_size);
+
+/**
+ * Serves requests until pyro_daemon_shutdown(); Pyro4's `requestLoop()`.
+ * Runs a GMainLoop on the daemon's GMainContext.
+ */
+void pyro_daemon_request_loop (PyroDaemon *daemon);
+
+/**
+ * Stops the daemon: closes the listening socket and every client
+ * connection, waits for running calls to finish, and makes
+ * pyro_daemon_request_loop() return.  Safe to call from any thread, and
+ * more than once.
+ */
+void pyro_daemon_shutdown (PyroDaemon *daemon);
+
+/**
+ * Shuts @daemon down when the process receives SIGINT or SIGTERM (through
+ * g_unix_signal_add() in the daemon's context), so Ctrl-C ends
+ * pyro_daemon_request_loop() cleanly.
+ */
+void pyro_daemon_stop_on_unix_signals (PyroDaemon *daemon);
+
+G_END_DECLS

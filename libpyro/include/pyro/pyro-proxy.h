@@ -1,0 +1,158 @@
+/* pyro-proxy.h: the client side, Pyro4's Proxy in C. */
+#pragma once
+
+#include <gio/gio.h>
+#include <pyro/pyro-uri.h>
+
+G_BEGIN_DECLS
+
+/**
+ * @file pyro-proxy.h
+ * @brief ::PyroProxy: calls methods of a remote object.
+ *
+ * A proxy connects lazily, on its first call, and learns the object's
+ * methods from the metadata the daemon sends (Pyro4's METADATA=True); a
+ * method the object does not expose is then refused locally with
+ * #PYRO_ERROR_UNKNOWN_METHOD, without a round trip.  Methods the object
+ * declares oneway are sent oneway automatically.
+ *
+ * Calls follow the GDBus idiom: pyro_proxy_call_sync(), or
+ * pyro_proxy_call() + pyro_proxy_call_finish() (a GTask in a worker
+ * thread).  Arguments are a GVariant tuple; JSON carries it as a list.
+ *
+ * @code
+ * g_autoptr(PyroProxy) proxy = pyro_proxy_new ("PYRO:obj_1@localhost:9999", &error);
+ * g_autoptr(GVariant) answer = pyro_proxy_call_sync (proxy, "get_fortune",
+ *                                                    g_variant_new ("(s)", "Alice"),
+ *                                                    G_VARIANT_TYPE_STRING, NULL, &error);
+ * @endcode
+ *
+ * A proxy is safe to use from several threads: calls on one proxy take
+ * turns on its one connection, as in Pyro4.  After a communication error
+ * the connection is closed and the next call opens a new one; a
+ * connection the server closed while the proxy was idle is replaced
+ * before the next call is sent.
+ */
+
+/** The GType of ::PyroProxy. */
+#define PYRO_TYPE_PROXY (pyro_proxy_get_type ())
+G_DECLARE_FINAL_TYPE (PyroProxy, pyro_proxy, PYRO, PROXY, GObject)
+
+/**
+ * Creates a proxy for @uri.  Nothing is sent until the first call.
+ *
+ * @param uri a URI string ("PYRO:...")
+ * @param error return location for a #PYRO_ERROR_FAILED error on a bad URI
+ * @return (transfer full) (nullable): the proxy
+ */
+PyroProxy *pyro_proxy_new (const char *uri, GError **error);
+
+/** Creates a proxy for a parsed URI. @param uri (transfer none) @return (transfer full) */
+PyroProxy *pyro_proxy_new_for_uri (PyroUri *uri);
+
+/** @return (transfer none): the URI the proxy was made for */
+PyroUri *pyro_proxy_get_uri (PyroProxy *proxy);
+
+/**
+ * Sets the time to wait for connecting and for each reply, in seconds
+ * (Pyro4's COMMTIMEOUT).  0 (the default) waits forever.  A call that
+ * times out fails with #PYRO_ERROR_TIMEOUT and closes the connection; the
+ * next call reconnects.
+ */
+void pyro_proxy_set_timeout (PyroProxy *proxy, double seconds);
+
+/** Limits the size of replies the proxy accepts (0: no limit). */
+void pyro_proxy_set_max_message_size (PyroProxy *proxy, gsize max_size);
+
+/**
+ * Connects and does the handshake now instead of at the first call
+ * (Pyro4's `_pyroBind()`).  Does nothing if already connected.
+ */
+gboolean pyro_proxy_connect (PyroProxy *proxy, GCancellable *cancellable, GError **error);
+
+/** Closes the connection, if any (Pyro4's `_pyroRelease()`); the next call reconnects. */
+void pyro_proxy_release (PyroProxy *proxy);
+
+/**
+ * The object's exposed method names, from the metadata of the last
+ * handshake.
+ *
+ * @return (transfer full) (nullable): a NULL-terminated array (free with
+ *   g_strfreev()), or NULL before the first connection
+ */
+char **pyro_proxy_get_methods (PyroProxy *proxy);
+
+/** Flags for pyro_proxy_call_full_sync(). */
+typedef enum
+{
+  PYRO_CALL_NONE = 0,        /**< as the metadata says */
+  PYRO_CALL_ONEWAY = 1 << 0, /**< send oneway even if the method is not declared so */
+} PyroCallFlags;
+
+/**
+ * Calls @method and waits for its result.
+ *
+ * @param method the method name
+ * @param params (nullable): the arguments, a tuple (a floating reference is consumed); NULL means "()"
+ * @param reply_type (nullable): the type you expect; the result is
+ *   converted to it, or the call fails with #PYRO_ERROR_SERIALIZE naming
+ *   both types.  NULL takes the natural mapping: int "x", float "d", str "s",
+ *   bool "b", list "av", dict "a{sv}", None "mv".
+ * @param cancellable (nullable): cancels the wait
+ * @param error return location for the error or remote exception
+ * @return (transfer full) (nullable): the result (never floating), or NULL
+ *   with @error set.  A oneway call returns an empty "mv".
+ */
+GVariant *pyro_proxy_call_sync (PyroProxy           *proxy,
+                                const char          *method,
+                                GVariant            *params,
+                                const GVariantType  *reply_type,
+                                GCancellable        *cancellable,
+                                GError             **error);
+
+/**
+ * Like pyro_proxy_call_sync(), with keyword arguments and flags.
+ *
+ * @param kwargs (nullable): keyword arguments, an "a{sv}" dictionary (a floating reference is consumed)
+ * @param flags #PYRO_CALL_ONEWAY to send oneway
+ */
+GVariant *pyro_proxy_call_full_sync (PyroProxy           *proxy,
+                                     const char          *method,
+                                     GVariant            *params,
+                                     GVariant            *kwargs,
+                                     PyroCallFlags        flags,
+                                     const GVariantType  *reply_type,
+                                     GCancellable        *cancellable,
+                                     GError             **error);
+
+/**
+ * Starts a call in a worker thread and returns at once; @callback runs
+ * in the thread-default GMainContext of the caller.  Several calls may be
+ * outstanding on one proxy: they take turns on its connection.
+ */
+void pyro_proxy_call (PyroProxy           *proxy,
+                      const char          *method,
+                      GVariant            *params,
+                      const GVariantType  *reply_type,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data);
+
+/**
+ * Finishes pyro_proxy_call().
+ * @return (transfer full) (nullable): as pyro_proxy_call_sync()
+ */
+GVariant *pyro_proxy_call_finish (PyroProxy     *proxy,
+                                  GAsyncResult  *result,
+                                  GError       **error);
+
+/**
+ * Sends a oneway call: returns as soon as the request is written; the
+ * daemon never answers, not even with an error.
+ */
+gboolean pyro_proxy_call_oneway (PyroProxy   *proxy,
+                                 const char  *method,
+                                 GVariant    *params,
+                                 GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,145 @@
+/* pyro-message-private.h: the Pyro4 wire message (protocol 48).
+ *
+ * A message is a 24-byte big-endian header, then annotation chunks, then
+ * the body.  This layer knows nothing about JSON: bodies are bytes.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define PYRO_HEADER_SIZE       24
+#define PYRO_PROTOCOL_VERSION  48
+#define PYRO_CHECKSUM_MAGIC    0x34E9
+/* Largest body the protocol can describe (signed 32-bit length). */
+#define PYRO_MAX_BODY_SIZE     0x7FFFFFFF
+
+typedef enum
+{
+  PYRO_MSG_CONNECT     = 1,
+  PYRO_MSG_CONNECTOK   = 2,
+  PYRO_MSG_CONNECTFAIL = 3,
+  PYRO_MSG_INVOKE      = 4,
+  PYRO_MSG_RESULT      = 5,
+  PYRO_MSG_PING        = 6,
+} PyroMessageType;
+
+typedef enum
+{
+  PYRO_FLAG_EXCEPTION        = 0x01,
+  PYRO_FLAG_COMPRESSED       = 0x02,
+  PYRO_FLAG_ONEWAY           = 0x04,
+  PYRO_FLAG_BATCH            = 0x08,
+  PYRO_FLAG_META_ON_CONNECT  = 0x10,
+  PYRO_FLAG_ITEMSTREAMRESULT = 0x20,
+  PYRO_FLAG_KEEPSERIALIZED   = 0x40,
+} PyroMessageFlags;
+
+typedef enum
+{
+  PYRO_SERIALIZER_SERPENT = 1,
+  PYRO_SERIALIZER_JSON    = 2,
+  PYRO_SERIALIZER_MARSHAL = 3,
+  PYRO_SERIALIZER_PICKLE  = 4,
+} PyroSerializerId;
+
+/* The decoded fixed header. */
+typedef struct
+{
+  guint16 type;
+  guint16 flags;
+  guint16 seq;
+  guint32 body_size;
+  guint16 serializer_id;
+  guint16 annotations_size;
+} PyroHeader;
+
+typedef struct
+{
+  char    key[5];   /* 4 ASCII characters + NUL */
+  GBytes *value;
+} PyroAnnotation;
+
+typedef struct
+{
+  guint16 type;
+  guint16 flags;
+  guint16 seq;
+  guint16 serializer_id;
+  GArray *annotations;  /* of PyroAnnotation, in wire order; owns the values */
+  GBytes *body;         /* never NULL (empty bytes when there is no body); uncompressed */
+} PyroMessage;
+
+/* Creates a message.  @body: (transfer none) (nullable). */
+PyroMessage *pyro_message_new (PyroMessageType type,
+                               guint16         flags,
+                               guint16         seq,
+                               guint16         serializer_id,
+                               GBytes         *body);
+/* Same, taking a body of @len bytes copied from @data. */
+PyroMessage *pyro_message_new_take (PyroMessageType type,
+                                    guint16         flags,
+                                    guint16         seq,
+                                    guint16         serializer_id,
+                                    char           *data,   /* (transfer full), g_free'd */
+                                    gsize           len);
+void         pyro_message_free (PyroMessage *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PyroMessage, pyro_message_free)
+
+/* Adds (or replaces: last wins) annotation @key (exactly 4 characters). */
+void    pyro_message_set_annotation (PyroMessage *msg, const char *key, const void *data, gsize len);
+/* (transfer none) (nullable) */
+GBytes *pyro_message_get_annotation (const PyroMessage *msg, const char *key);
+
+/* The checksum of a header (the 7 fields + 0x34E9, truncated to 16 bits). */
+guint16 pyro_header_checksum (const PyroHeader *header);
+
+/* Decodes and validates 24 header bytes: magic, version, checksum.
+ * Errors (PYRO_ERROR_PROTOCOL), texts starting with Pyro4's own words:
+ *   "invalid data or unsupported protocol version (...what came...)"
+ *   "header checksum mismatch (...)" */
+gboolean pyro_header_decode (const guint8  bytes[PYRO_HEADER_SIZE],
+                             PyroHeader   *header,
+                             GError      **error);
+
+/* Encodes @msg into one buffer (header + annotations + body), ready for one
+ * write.  With @hmac_key (nullable) an HMAC chunk is appended as Pyro4 does
+ * (HMAC-SHA1 over body then the other annotation values sorted by key). */
+GBytes *pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key);
+
+/* Reads exactly one message from @in (blocking).
+ * @max_size: 0 = no limit, else annotations+body beyond it fail with
+ *   PYRO_ERROR_MESSAGE_TOO_LARGE *before* anything beyond the header is
+ *   allocated or read.
+ * @hmac_key: (nullable) when set, the HMAC chunk must be present and match
+ *   (PYRO_ERROR_SECURITY "message hmac mismatch"); when unset, a message with
+ *   an HMAC chunk fails with PYRO_ERROR_SECURITY "hmac key config not symmetric".
+ * A compressed body (flag 0x02) is inflated and the flag cleared.
+ * EOF before the first byte: PYRO_ERROR_CONNECTION_CLOSED "connection closed";
+ * EOF in the middle: PYRO_ERROR_CONNECTION_CLOSED "receiving: not enough data
+ * (got N of M bytes)". A G_IO_ERROR_TIMED_OUT becomes PYRO_ERROR_TIMEOUT;
+ * G_IO_ERROR_CANCELLED is passed through unchanged. */
+PyroMessage *pyro_message_read (GInputStream  *in,
+                                gsize          max_size,
+                                GBytes        *hmac_key,
+                                GCancellable  *cancellable,
+                                GError       **error);
+
+/* Encodes and writes @msg in one write_all. Errors as pyro_message_read. */
+gboolean pyro_message_write (GOutputStream      *out,
+                             const PyroMessage  *msg,
+                             GBytes             *hmac_key,
+                             GCancellable       *cancellable,
+                             GError            **error);
+
+/* Python marshal encoding of a str, as Pyro4 daemons use for early
+ * CONNECTFAIL bodies: 0xfa + 1-byte length for short ASCII (< 256),
+ * 0xe1 + 4-byte little-endian length for longer ASCII, 0xf5 + 4-byte LE
+ * length + UTF-8 for non-ASCII. */
+GBytes *pyro_marshal_string (const char *text);
+/* Decodes a marshalled str (any of the forms above, with or without the
+ * 0x80 flag bit). (transfer full) (nullable) */
+char   *pyro_marshal_parse_string (GBytes *data, GError **error);
+
+G_END_DECLS
