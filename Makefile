@@ -135,3 +135,6 @@ docs: deps
 
 clean:
 	rm -rf build
+
+# Labs, grading and the student handout have their own rules.
+-include labs/lab.mk

@@ -77,7 +77,7 @@ PyroMessage *pyro_message_new (PyroMessageType type,
                                guint16         seq,
                                guint16         serializer_id,
                                GBytes         *body);
-/* Same, taking a body of @len bytes copied from @data. */
+/* Same, with a body of @len bytes that takes over @data (no copy). */
 PyroMessage *pyro_message_new_take (PyroMessageType type,
                                     guint16         flags,
                                     guint16         seq,
@@ -87,7 +87,11 @@ PyroMessage *pyro_message_new_take (PyroMessageType type,
 void         pyro_message_free (PyroMessage *msg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PyroMessage, pyro_message_free)
 
-/* Adds (or replaces: last wins) annotation @key (exactly 4 characters). */
+/* Adds (or replaces: last wins, first place kept) annotation @key (exactly
+ * 4 characters); the value is copied.  All annotations together, 6-byte
+ * chunk heads included, stay within 65535 - 26 bytes, leaving room for the
+ * HMAC chunk pyro_message_encode() may add; a wrong key or too much data
+ * is a programming error (g_return_if_fail). */
 void    pyro_message_set_annotation (PyroMessage *msg, const char *key, const void *data, gsize len);
 /* (transfer none) (nullable) */
 GBytes *pyro_message_get_annotation (const PyroMessage *msg, const char *key);
@@ -95,38 +99,53 @@ GBytes *pyro_message_get_annotation (const PyroMessage *msg, const char *key);
 /* The checksum of a header (the 7 fields + 0x34E9, truncated to 16 bits). */
 guint16 pyro_header_checksum (const PyroHeader *header);
 
-/* Decodes and validates 24 header bytes: magic, version, checksum.
+/* Decodes and validates 24 header bytes: magic, version, checksum, and a
+ * body size within PYRO_MAX_BODY_SIZE.
  * Errors (PYRO_ERROR_PROTOCOL), texts starting with Pyro4's own words:
  *   "invalid data or unsupported protocol version (...what came...)"
- *   "header checksum mismatch (...)" */
+ *   "header checksum mismatch (expected 0x3555, got 0x1234)"
+ *   "invalid body size (...)" */
 gboolean pyro_header_decode (const guint8  bytes[PYRO_HEADER_SIZE],
                              PyroHeader   *header,
                              GError      **error);
 
 /* Encodes @msg into one buffer (header + annotations + body), ready for one
  * write.  With @hmac_key (nullable) an HMAC chunk is appended as Pyro4 does
- * (HMAC-SHA1 over body then the other annotation values sorted by key). */
+ * (HMAC-SHA1 over body then the other annotation values sorted by key),
+ * replacing any HMAC annotation @msg already holds.  The body goes out
+ * uncompressed and the COMPRESSED flag is never sent. (transfer full) */
 GBytes *pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key);
 
-/* Reads exactly one message from @in (blocking).
+/* Reads exactly one message from @in (blocking). (transfer full)
+ * Header errors: as pyro_header_decode().
  * @max_size: 0 = no limit, else annotations+body beyond it fail with
  *   PYRO_ERROR_MESSAGE_TOO_LARGE *before* anything beyond the header is
- *   allocated or read.
+ *   allocated or read; an inflated body beyond it fails the same way.
+ * An annotation chunk that overruns the annotation area, or stray bytes
+ *   after the last chunk: PYRO_ERROR_PROTOCOL "invalid annotations: ...".
  * @hmac_key: (nullable) when set, the HMAC chunk must be present and match
  *   (PYRO_ERROR_SECURITY "message hmac mismatch"); when unset, a message with
  *   an HMAC chunk fails with PYRO_ERROR_SECURITY "hmac key config not symmetric".
- * A compressed body (flag 0x02) is inflated and the flag cleared.
+ * A compressed body (flag 0x02) is inflated and the flag cleared; a broken
+ *   zlib stream is PYRO_ERROR_PROTOCOL "invalid compressed body: ...".
  * EOF before the first byte: PYRO_ERROR_CONNECTION_CLOSED "connection closed";
  * EOF in the middle: PYRO_ERROR_CONNECTION_CLOSED "receiving: not enough data
- * (got N of M bytes)". A G_IO_ERROR_TIMED_OUT becomes PYRO_ERROR_TIMEOUT;
- * G_IO_ERROR_CANCELLED is passed through unchanged. */
+ * (got N of M bytes)" (M: the header's 24, or the whole message's size).
+ * Stream errors: G_IO_ERROR_TIMED_OUT becomes PYRO_ERROR_TIMEOUT "receiving:
+ * timeout"; G_IO_ERROR_CONNECTION_CLOSED (= BROKEN_PIPE; ECONNRESET, EPIPE)
+ * becomes PYRO_ERROR_CONNECTION_CLOSED "receiving: connection lost: <text>";
+ * any other becomes PYRO_ERROR_COMMUNICATION "receiving: <text>";
+ * G_IO_ERROR_CANCELLED (also when @cancellable is already cancelled) is
+ * passed through unchanged. */
 PyroMessage *pyro_message_read (GInputStream  *in,
                                 gsize          max_size,
                                 GBytes        *hmac_key,
                                 GCancellable  *cancellable,
                                 GError       **error);
 
-/* Encodes and writes @msg in one write_all. Errors as pyro_message_read. */
+/* Encodes and writes @msg in one write_all.  Stream errors as
+ * pyro_message_read(), saying "sending:"; a body beyond PYRO_MAX_BODY_SIZE
+ * fails with PYRO_ERROR_MESSAGE_TOO_LARGE before anything is written. */
 gboolean pyro_message_write (GOutputStream      *out,
                              const PyroMessage  *msg,
                              GBytes             *hmac_key,
@@ -136,10 +155,13 @@ gboolean pyro_message_write (GOutputStream      *out,
 /* Python marshal encoding of a str, as Pyro4 daemons use for early
  * CONNECTFAIL bodies: 0xfa + 1-byte length for short ASCII (< 256),
  * 0xe1 + 4-byte little-endian length for longer ASCII, 0xf5 + 4-byte LE
- * length + UTF-8 for non-ASCII. */
+ * length + UTF-8 for non-ASCII.  @text: valid UTF-8. (transfer full) */
 GBytes *pyro_marshal_string (const char *text);
-/* Decodes a marshalled str (any of the forms above, with or without the
- * 0x80 flag bit). (transfer full) (nullable) */
+/* Decodes a marshalled str (any of the forms above, their interned
+ * variants 'Z' 'A' 't', with or without the 0x80 flag bit).  Bytes after
+ * the str are ignored, as Python's marshal.loads() does.  Anything else
+ * (another type, a length beyond the data, bad ASCII/UTF-8, a NUL) is
+ * PYRO_ERROR_PROTOCOL "invalid marshal data: ...". (transfer full) (nullable) */
 char   *pyro_marshal_parse_string (GBytes *data, GError **error);
 
 G_END_DECLS

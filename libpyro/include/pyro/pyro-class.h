@@ -70,6 +70,10 @@ typedef enum
 {
   PYRO_METHOD_NONE = 0,        /**< an ordinary method */
   PYRO_METHOD_ONEWAY = 1 << 0, /**< a oneway method: clients never wait for it */
+  /** The method returns an item stream (Pyro4's remote iterator or
+   * generator) by calling pyro_invocation_return_stream(); its
+   * out_signature is the type of each item. */
+  PYRO_METHOD_STREAM = 1 << 1,
 } PyroMethodFlags;
 
 /**
@@ -135,6 +139,55 @@ typedef struct
   /** Frees an instance made by @instance_new (may be NULL). */
   GDestroyNotify instance_free;
 } PyroClass;
+
+/**
+ * Produces the next item of an item stream.
+ *
+ * @param state the state given to pyro_invocation_return_stream()
+ * @param error return location for an error that ends the stream
+ * @return (transfer full) (nullable): the next item (floating is fine),
+ *   or NULL: NULL without @error set ends the stream normally
+ *   (the client sees StopIteration)
+ */
+typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
+
+/**
+ * Makes the current call return an item stream instead of a value, as a
+ * Python method returning a generator does in Pyro4.  Only for methods
+ * flagged #PYRO_METHOD_STREAM; the method then returns NULL.
+ *
+ * The client pulls items one by one (`Pyro.Daemon.get_next_stream_item`).
+ * The daemon frees @state with @free_state when the stream ends, is
+ * closed by the client, or was abandoned: a stream whose connection
+ * closed lingers (30 s by default, any connection may continue it) and is
+ * then freed; see pyro_daemon_set_stream_limits().  @next runs in the
+ * worker thread of whichever connection asks, one call at a time.
+ *
+ * @code
+ * static GVariant *
+ * next_quote (gpointer state, GError **error)
+ * {
+ *   Market *market = state;
+ *   return g_variant_new ("(sd)", market_random_symbol (market), market_random_price (market));
+ * }
+ *
+ * static GVariant *
+ * quotes (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+ * {
+ *   pyro_invocation_return_stream (invocation, next_quote, self, NULL);
+ *   return NULL;
+ * }
+ * @endcode
+ *
+ * @param invocation the call
+ * @param next produces each item
+ * @param state (transfer full): handed to @next
+ * @param free_state (nullable): frees @state
+ */
+void pyro_invocation_return_stream (PyroInvocation     *invocation,
+                                    PyroStreamNextFunc  next,
+                                    gpointer            state,
+                                    GDestroyNotify      free_state);
 
 /** @return (transfer none): the daemon serving the call */
 PyroDaemon *pyro_invocation_get_daemon (PyroInvocation *invocation);

@@ -109,6 +109,38 @@ void pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size);
 void pyro_daemon_set_pool_size (PyroDaemon *daemon, guint pool_size);
 
 /**
+ * Sets Pyro4's ITER_STREAM_LINGER and ITER_STREAM_LIFETIME: how long an
+ * item stream survives after the connection that opened it closed
+ * (default 30 s), and how long any stream may live at all (default 0:
+ * forever).  Expired streams are freed; asking one for an item then gives
+ * "item stream terminated".
+ */
+void pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, double lifetime_seconds);
+
+/**
+ * Sets the shared secret for HMAC message authentication (Pyro4's
+ * `daemon._pyroHmacKey`); NULL turns it off.  Clients without the key, or
+ * with another one, are refused at the handshake and nothing runs for them.
+ * Set it before clients connect.
+ */
+void pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key);
+
+/**
+ * The value to send when a remote caller should receive a proxy to one of
+ * this daemon's objects instead of a value: Pyro4's proxy dict
+ * `{"__class__": "Pyro4.core.Proxy", "state": [uri, oneway, methods, attrs, ...]}`,
+ * which a Python peer turns into a live proxy and a C peer into a
+ * ::PyroProxy with pyro_proxy_new_from_variant().  Return it from a method
+ * (Pyro4's autoproxy), or pass it as an argument to hand a callback object
+ * to a server.
+ *
+ * @param object_id a registered object id
+ * @param error return location for a #PYRO_ERROR_DAEMON error if it is not registered
+ * @return (transfer floating) (nullable): an "a{sv}" value
+ */
+GVariant *pyro_daemon_proxy_for (PyroDaemon *daemon, const char *object_id, GError **error);
+
+/**
  * Serves requests until pyro_daemon_shutdown(); Pyro4's `requestLoop()`.
  * Runs a GMainLoop on the daemon's GMainContext.
  */

@@ -155,4 +155,52 @@ gboolean pyro_proxy_call_oneway (PyroProxy   *proxy,
                                  GVariant    *params,
                                  GError     **error);
 
+/**
+ * Reads an exposed attribute of the remote object (a Python `@property`),
+ * as `proxy.name` does in Pyro4.  An attribute the metadata does not list
+ * is refused locally with #PYRO_ERROR_UNKNOWN_METHOD.
+ *
+ * @param name the attribute name
+ * @param type (nullable): the type you expect (as for pyro_proxy_call_sync())
+ * @return (transfer full) (nullable): the value, or NULL with @error set
+ */
+GVariant *pyro_proxy_get_attribute (PyroProxy          *proxy,
+                                    const char         *name,
+                                    const GVariantType *type,
+                                    GCancellable       *cancellable,
+                                    GError            **error);
+
+/**
+ * Writes an exposed attribute (`proxy.name = value` in Pyro4).
+ *
+ * @param value the new value (a floating reference is consumed)
+ * @return TRUE, or FALSE with @error set (read-only or unknown attribute:
+ *   #PYRO_ERROR_UNKNOWN_METHOD)
+ */
+gboolean pyro_proxy_set_attribute (PyroProxy     *proxy,
+                                   const char    *name,
+                                   GVariant      *value,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
+
+/**
+ * Sets the shared secret for HMAC message authentication (Pyro4's
+ * `proxy._pyroHmacKey`); NULL turns it off.  The daemon must use the same
+ * key, or the connection is refused ("message hmac mismatch" / "hmac key
+ * config not symmetric").  Closes the current connection.
+ */
+void pyro_proxy_set_hmac_key (PyroProxy *proxy, const char *key);
+
+/**
+ * Makes a proxy from a value a daemon sent or received: a Pyro4 proxy dict
+ * (`{"__class__": "Pyro4.core.Proxy", "state": [uri, ...]}`, how Pyro4
+ * passes callback objects and autoproxies), a URI dict, or a URI string.
+ * The server side of a callback uses this on the argument it got.
+ *
+ * @param value (transfer none): an "a{sv}" dict, a "s" string, or a "v" holding one
+ * @return (transfer full) (nullable): the proxy, or NULL with a
+ *   #PYRO_ERROR_INVALID_ARGS error saying what came instead
+ */
+PyroProxy *pyro_proxy_new_from_variant (GVariant *value, GError **error);
+
 G_END_DECLS

@@ -11,3 +11,6 @@
 #include <pyro/pyro-class.h>
 #include <pyro/pyro-daemon.h>
 #include <pyro/pyro-proxy.h>
+#include <pyro/pyro-stream.h>
+#include <pyro/pyro-batch.h>
+#include <pyro/pyro-naming.h>

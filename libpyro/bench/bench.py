@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""bench.py: `make bench`, libpyro against Python Pyro4, side by side.
+
+    bench.py --c-bench build/bench/pyro-bench [--rounds 5] [--seconds 1.5]
+
+Each round starts a libpyro daemon (`pyro-bench daemon`) and a Pyro4 daemon
+(bench_server.py), each as its own process, and runs the same scenarios
+against each with a client of the same kind (`pyro-bench client` or
+bench_client.py, PYRO_SERIALIZER=json).  At the end of a round it reads the
+daemon's peak RSS (VmHWM) and stops it by PID.  The table shows the median
+over the rounds, the ratio libpyro/Pyro4 and the targets of issue 2, and is
+also written to results.md next to the pyro-bench binary.
+
+Everything runs on 127.0.0.1 with ports the daemons pick themselves.  This is
+a benchmark, not a test: the numbers depend on the machine and its load.
+"""
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"  # the python3 that sees Debian's python3-pyro4
+MB = 1e6
+
+# What a scenario's JSON line is turned into: metric name -> function.
+SCENARIOS = ["small", "echo1k", "oneway", "bigresult", "bigarg", "connect"]
+
+# The table rows: key, label, unit, kind, target.
+#   kind "higher": a throughput, the ratio is libpyro/Pyro4 and must be >= target
+#   kind "lower":  a latency or size, the ratio must be <= target
+#   target None:   shown for information only
+ROWS = [
+    ("small_cps", "small sync call add(1,2)", "calls/s", "higher", 5),
+    ("small_p50", "small sync call, p50 latency", "us", "lower", None),
+    ("small_p99", "small sync call, p99 latency", "us", "lower", None),
+    ("echo1k_cps", "1 KiB echo", "calls/s", "higher", 5),
+    ("oneway_cps", "oneway calls, end to end", "calls/s", "higher", 20),
+    ("bigresult_mbs", "1 MiB result", "MB/s", "higher", 5),
+    ("bigarg_mbs", "1 MiB argument", "MB/s", "higher", 5),
+    ("conc_cps", "8 concurrent clients", "calls/s", "higher", 5),
+    ("conc_p99", "8 concurrent clients, p99 latency", "us", "lower", 1 / 5),
+    ("connect_ps", "connect + call + close", "per s", "higher", 5),
+    ("rss_kb", "daemon peak RSS (VmHWM)", "KiB", "lower", 1 / 4),
+]
+
+
+class Implementation:
+    """How to start a daemon and a client of one kind."""
+
+    def __init__(self, name, daemon_cmd, client_cmd):
+        self.name = name
+        self.daemon_cmd = daemon_cmd
+        self.client_cmd = client_cmd
+
+
+def environment():
+    env = dict(os.environ)
+    env["PYRO_SERIALIZER"] = "json"
+    env["PYRO_BROADCAST_ADDRS"] = "127.0.0.1"
+    return env
+
+
+def start_daemon(impl):
+    """Starts a daemon process; returns (process, uri) once it listens."""
+    proc = subprocess.Popen(impl.daemon_cmd, stdout=subprocess.PIPE, env=environment(),
+                            universal_newlines=True)
+    # The daemon prints its URI once it listens; a bounded wait for that line.
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    line = ""
+    if sel.select(timeout=30):
+        line = proc.stdout.readline()
+    sel.close()
+    if not line.startswith("URI "):
+        stop_process(proc)
+        raise RuntimeError("%s daemon did not start (got %r)" % (impl.name, line))
+    return proc, line.split()[1]
+
+
+def stop_process(proc):
+    """Stops one process we started, by PID: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def peak_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+def run_clients(impl, uri, scenario, seconds, count, tmpdir):
+    """Runs `count` client processes of one scenario at once; returns their results."""
+    start_at = time.time() + (2.0 if count > 1 else 0.0)
+    procs = []
+    for i in range(count):
+        latency_file = os.path.join(tmpdir, "%s-%s-%d.lat" % (impl.name, scenario, i))
+        args = impl.client_cmd + [uri, scenario, str(seconds),
+                                  "%.6f" % (start_at if count > 1 else 0), latency_file]
+        procs.append((subprocess.Popen(args, stdout=subprocess.PIPE, env=environment(),
+                                       universal_newlines=True), latency_file))
+    results = []
+    failed = None
+    for proc, latency_file in procs:
+        try:
+            out, _ = proc.communicate(timeout=seconds + 120)
+        except subprocess.TimeoutExpired:
+            stop_process(proc)
+            failed = "timed out"
+            continue
+        if proc.returncode != 0:
+            failed = "exit status %d" % proc.returncode
+            continue
+        result = json.loads(out.strip().splitlines()[-1])
+        with open(latency_file) as f:
+            result["latencies"] = [float(v) for v in f]
+        os.unlink(latency_file)
+        results.append(result)
+    if failed:
+        raise RuntimeError("%s client, scenario %s: %s" % (impl.name, scenario, failed))
+    return results
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return 0.0
+    return values[int(p / 100.0 * (len(values) - 1) + 0.5)]
+
+
+def run_round(impl, seconds, clients, tmpdir, log):
+    """One daemon, every scenario; returns {metric: value} and notes."""
+    metrics = {}
+    notes = []
+    proc, uri = start_daemon(impl)
+    try:
+        for scenario in SCENARIOS:
+            r = run_clients(impl, uri, scenario, seconds, 1, tmpdir)[0]
+            rate = r["calls"] / r["seconds"]
+            if scenario == "small":
+                metrics["small_cps"] = rate
+                metrics["small_p50"] = r["p50_us"]
+                metrics["small_p99"] = r["p99_us"]
+            elif scenario == "echo1k":
+                metrics["echo1k_cps"] = rate
+            elif scenario == "oneway":
+                metrics["oneway_cps"] = rate
+                metrics["oneway_lost"] = r["lost"]
+                if r["lost"]:
+                    notes.append("%s: %d oneway calls lost" % (impl.name, r["lost"]))
+            elif scenario in ("bigresult", "bigarg"):
+                metrics[scenario + "_mbs"] = r["bytes"] / MB / r["seconds"]
+            elif scenario == "connect":
+                metrics["connect_ps"] = rate
+        conc = run_clients(impl, uri, "small", seconds, clients, tmpdir)
+        metrics["conc_cps"] = sum(r["calls"] / r["seconds"] for r in conc)
+        metrics["conc_p99"] = percentile([v for r in conc for v in r["latencies"]], 99)
+        metrics["rss_kb"] = peak_rss_kb(proc.pid)
+    finally:
+        stop_process(proc)
+    log("  %-7s %s" % (impl.name, " ".join("%s=%.0f" % (k, v) for k, v in sorted(metrics.items()))))
+    return metrics, notes
+
+
+def fmt(value):
+    if value is None:
+        return "-"
+    if value >= 100:
+        return "%.0f" % value
+    if value >= 10:
+        return "%.1f" % value
+    return "%.2f" % value
+
+
+def make_table(c_med, py_med):
+    lines = ["| scenario | unit | libpyro (C) | Pyro4 (Python) | C/Python | target | met |",
+             "|---|---|---:|---:|---:|---|---|"]
+    all_met = True
+    for key, label, unit, kind, target in ROWS:
+        c, py = c_med.get(key), py_med.get(key)
+        ratio = c / py if c is not None and py else None
+        if target is None:
+            target_text, met = "-", "-"
+        elif kind == "higher":
+            target_text = ">= %gx" % target
+            met = "met" if ratio is not None and ratio >= target else "NOT met"
+        else:
+            target_text = "<= 1/%g" % round(1 / target)
+            met = "met" if ratio is not None and ratio <= target else "NOT met"
+        if met == "NOT met":
+            all_met = False
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |"
+                     % (label, unit, fmt(c), fmt(py),
+                        "%.2fx" % ratio if ratio is not None else "-", target_text, met))
+    return lines, all_met
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--c-bench", required=True, help="path of the pyro-bench binary")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of each scenario")
+    parser.add_argument("--clients", type=int, default=8, help="clients in the concurrency scenario")
+    parser.add_argument("--out", help="results file (default: results.md next to pyro-bench)")
+    args = parser.parse_args()
+
+    c_bench = os.path.abspath(args.c_bench)
+    out = args.out or os.path.join(os.path.dirname(c_bench), "results.md")
+    impls = [
+        Implementation("libpyro", [c_bench, "daemon"], [c_bench, "client"]),
+        Implementation("Pyro4", [PYTHON, os.path.join(HERE, "bench_server.py")],
+                       [PYTHON, os.path.join(HERE, "bench_client.py")]),
+    ]
+
+    def log(text):
+        print(text, flush=True)
+
+    log("bench: %d rounds, %.1f s per scenario, %d concurrent clients, %d CPUs, load %.2f"
+        % (args.rounds, args.seconds, args.clients, os.cpu_count(), os.getloadavg()[0]))
+    runs = {impl.name: [] for impl in impls}
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="pyro-bench-") as tmpdir:
+        for n in range(args.rounds):
+            log("round %d/%d" % (n + 1, args.rounds))
+            # Alternate the two within each round, so a burst of load elsewhere
+            # on the machine hits both alike.
+            for impl in impls:
+                metrics, round_notes = run_round(impl, args.seconds, args.clients, tmpdir, log)
+                runs[impl.name].append(metrics)
+                notes += round_notes
+
+    def medians(name):
+        keys = runs[name][0].keys()
+        return {k: statistics.median(m[k] for m in runs[name]) for k in keys}
+
+    c_med, py_med = medians("libpyro"), medians("Pyro4")
+    lines, all_met = make_table(c_med, py_med)
+    header = [
+        "# libpyro vs Pyro4 4.82 (JSON serializer)",
+        "",
+        "Medians of %d rounds, %.1f s per scenario, loopback, %d CPUs (%s, Python %s), %s."
+        % (args.rounds, args.seconds, os.cpu_count(), platform.machine(),
+           platform.python_version(), time.strftime("%Y-%m-%d %H:%M")),
+        "C client -> C daemon against Python client -> Python daemon; each daemon is its own",
+        "process.  Oneway: calls until the daemon has counted them all (one sync count()",
+        "confirms none was lost).  8 clients: 8 processes calling add(1,2) at once.",
+        "",
+    ]
+    footer = [""]
+    lost = [n for n in notes if "lost" in n]
+    footer.append("Oneway calls lost: %s." % ("; ".join(lost) if lost else "none, in every round"))
+    footer.append("All targets met." if all_met else "Some targets are NOT met.")
+    text = "\n".join(header + lines + footer) + "\n"
+    print()
+    print(text)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+    print("written to %s" % out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,462 @@
+/* pyro-bench.c: the C half of `make bench` (libpyro/bench/bench.py drives it).
+ *
+ *   pyro-bench daemon
+ *       Serves one "bench" object on 127.0.0.1 (a free port), prints
+ *       "URI PYRO:bench@127.0.0.1:PORT" and runs until SIGINT/SIGTERM.
+ *       It is its own process so the driver can read its peak RSS.
+ *
+ *   pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]
+ *       Runs one scenario against URI for about SECONDS seconds and prints
+ *       one JSON line with what it measured.  START_AT (wall clock, in
+ *       seconds since the epoch) lets the driver start several client
+ *       processes at the same moment; LATENCY_FILE receives every call's
+ *       latency in microseconds, one a line, so the driver can take
+ *       percentiles over several clients.
+ *
+ * The Python half (bench_server.py, bench_client.py) implements the same
+ * object and the same scenarios with Pyro4, so the two can be compared.
+ */
+#include <pyro/pyro.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 MiB: the payload of the "big" scenarios. */
+#define BIG_SIZE (1024 * 1024)
+
+/* ---- the daemon side --------------------------------------------------- */
+
+typedef struct
+{
+  gint notified;     /* oneway calls seen; atomic, methods run in several threads */
+  GVariant *big;     /* the 1 MiB string big_result() returns, made once */
+} Bench;
+
+static char *
+make_payload (gsize size)
+{
+  /* Plain ASCII, so JSON needs no escapes and both sides move the same bytes. */
+  char *s = g_malloc (size + 1);
+  for (gsize i = 0; i < size; i++)
+    s[i] = 'a' + (i % 26);
+  s[size] = '\0';
+  return s;
+}
+
+static GVariant *
+bench_echo (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  GVariant *s = g_variant_get_child_value (args, 0);
+  return s;
+}
+
+static GVariant *
+bench_add (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gint64 a, b;
+  g_variant_get (args, "(xx)", &a, &b);
+  return g_variant_new_int64 (a + b);
+}
+
+static GVariant *
+bench_notify (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Bench *bench = instance;
+  g_atomic_int_inc (&bench->notified);
+  return NULL;
+}
+
+static GVariant *
+bench_count (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Bench *bench = instance;
+  return g_variant_new_int64 (g_atomic_int_get (&bench->notified));
+}
+
+static GVariant *
+bench_big_result (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Bench *bench = instance;
+  return g_variant_ref (bench->big);
+}
+
+static GVariant *
+bench_big_arg (gpointer instance, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gsize length;
+  g_autoptr(GVariant) s = g_variant_get_child_value (args, 0);
+  g_variant_get_string (s, &length);
+  return g_variant_new_int64 (length);
+}
+
+static const PyroMethod bench_methods[] = {
+  { "echo", "(s)", "s", bench_echo, 0, "s" },
+  { "add", "(xx)", "x", bench_add, 0, "a,b" },
+  { "notify", "()", NULL, bench_notify, PYRO_METHOD_ONEWAY, NULL },
+  { "count", "()", "x", bench_count, 0, NULL },
+  { "big_result", "()", "s", bench_big_result, 0, NULL },
+  { "big_arg", "(s)", "x", bench_big_arg, 0, "s" },
+  { NULL }
+};
+
+static const PyroClass bench_class = {
+  .name = "Bench",
+  .methods = bench_methods,
+};
+
+static int
+run_daemon (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *payload = make_payload (BIG_SIZE);
+  Bench bench = { 0 };
+
+  bench.big = g_variant_ref_sink (g_variant_new_take_string (g_steal_pointer (&payload)));
+
+  g_autoptr(PyroDaemon) daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
+  if (daemon == NULL)
+    {
+      g_printerr ("pyro-bench: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &bench_class, &bench,
+                                                        "bench", &error);
+  if (uri == NULL)
+    {
+      g_printerr ("pyro-bench: %s\n", error->message);
+      return 1;
+    }
+
+  printf ("URI %s\n", pyro_uri_to_string (uri));
+  fflush (stdout);
+
+  pyro_daemon_stop_on_unix_signals (daemon);
+  pyro_daemon_request_loop (daemon);
+
+  g_clear_object (&daemon);
+  g_variant_unref (bench.big);
+  return 0;
+}
+
+/* ---- the client side --------------------------------------------------- */
+
+/* What one scenario run measured. */
+typedef struct
+{
+  guint64 calls;
+  double seconds;
+  guint64 bytes;       /* payload bytes moved (big scenarios) */
+  GArray *latencies;   /* of double, microseconds */
+  gint64 lost;         /* oneway: calls the daemon never counted */
+  guint polls;         /* oneway: sync count() calls needed to see them all */
+} Result;
+
+/* One call of a scenario, on @proxy; FALSE with @error set on failure.
+ * @params is made once per run and reused (not floating: the proxy only
+ * takes a reference), so the benchmark measures the library, not the
+ * copying of its own 1 MiB argument. */
+typedef gboolean (*CallFunc) (PyroProxy *proxy, GVariant *params, GError **error);
+
+static gboolean
+check_int (GVariant *reply, gint64 expected, GError **error)
+{
+  if (reply == NULL)
+    return FALSE;
+  gint64 got = g_variant_get_int64 (reply);
+  g_variant_unref (reply);
+  if (got != expected)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED,
+                   "wrong answer: %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT,
+                   got, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+call_add (PyroProxy *proxy, GVariant *params, GError **error)
+{
+  GVariant *reply = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
+                                          G_VARIANT_TYPE_INT64, NULL, error);
+  return check_int (reply, 3, error);
+}
+
+static gboolean
+call_echo (PyroProxy *proxy, GVariant *params, GError **error)
+{
+  GVariant *reply = pyro_proxy_call_sync (proxy, "echo", params,
+                                          G_VARIANT_TYPE_STRING, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  /* The 1 KiB string must come back whole; a length check is enough. */
+  gsize length;
+  g_variant_get_string (reply, &length);
+  g_variant_unref (reply);
+  if (length != 1024)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED, "echo came back %zu bytes long", length);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+call_big_result (PyroProxy *proxy, GVariant *params, GError **error)
+{
+  GVariant *reply = pyro_proxy_call_sync (proxy, "big_result", NULL,
+                                          G_VARIANT_TYPE_STRING, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  gsize length;
+  g_variant_get_string (reply, &length);
+  g_variant_unref (reply);
+  if (length != BIG_SIZE)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED, "big_result was %zu bytes", length);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+call_big_arg (PyroProxy *proxy, GVariant *params, GError **error)
+{
+  GVariant *reply = pyro_proxy_call_sync (proxy, "big_arg", params,
+                                          G_VARIANT_TYPE_INT64, NULL, error);
+  return check_int (reply, BIG_SIZE, error);
+}
+
+static gint64
+start_clock (double start_at)
+{
+  /* Several client processes start together at a wall-clock moment the
+   * driver chose; each has already connected by then. */
+  if (start_at > 0)
+    {
+      gint64 wait = (gint64) (start_at * G_USEC_PER_SEC) - g_get_real_time ();
+      if (wait > 0)
+        g_usleep (wait);
+    }
+  return g_get_monotonic_time ();
+}
+
+/* Repeats @call on one connection for @seconds, timing each call. */
+static gboolean
+run_calls (PyroProxy *proxy, CallFunc call, GVariant *params, gsize payload_bytes,
+           double seconds, double start_at, Result *result, GError **error)
+{
+  /* A first call connects and warms up; it is not counted. */
+  if (!call (proxy, params, error))
+    return FALSE;
+
+  gint64 start = start_clock (start_at);
+  gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 now = start;
+  while (now < end)
+    {
+      if (!call (proxy, params, error))
+        return FALSE;
+      gint64 after = g_get_monotonic_time ();
+      double latency = after - now;
+      g_array_append_val (result->latencies, latency);
+      result->calls++;
+      now = after;
+    }
+  result->seconds = (now - start) / (double) G_USEC_PER_SEC;
+  result->bytes = result->calls * payload_bytes;
+  return TRUE;
+}
+
+static gboolean
+get_count (PyroProxy *proxy, gint64 *count, GError **error)
+{
+  GVariant *reply = pyro_proxy_call_sync (proxy, "count", NULL, G_VARIANT_TYPE_INT64, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  *count = g_variant_get_int64 (reply);
+  g_variant_unref (reply);
+  return TRUE;
+}
+
+/* Oneway calls for @seconds, then sync count() calls until the daemon has
+ * counted every one of them (or 30 s pass): the time is end to end. */
+static gboolean
+run_oneway (PyroProxy *proxy, double seconds, Result *result, GError **error)
+{
+  gint64 before;
+  if (!get_count (proxy, &before, error))
+    return FALSE;
+
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
+  do
+    {
+      /* Check the clock every 100 calls: a oneway call is cheaper than the clock is noisy. */
+      for (int i = 0; i < 100; i++)
+        if (!pyro_proxy_call_oneway (proxy, "notify", NULL, error))
+          return FALSE;
+      result->calls += 100;
+    }
+  while (g_get_monotonic_time () < end);
+
+  gint64 expected = before + (gint64) result->calls;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 seen = 0;
+  do
+    {
+      if (!get_count (proxy, &seen, error))
+        return FALSE;
+      result->polls++;
+      if (seen < expected)
+        g_usleep (1000);
+    }
+  while (seen < expected && g_get_monotonic_time () < deadline);
+
+  result->lost = expected - seen;
+  result->seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  return TRUE;
+}
+
+/* A new proxy for every call: connect, handshake, one call, close. */
+static gboolean
+run_connect (PyroUri *uri, double seconds, Result *result, GError **error)
+{
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 now = start;
+  while (now < end)
+    {
+      g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
+      if (!call_add (proxy, NULL, error))
+        return FALSE;
+      pyro_proxy_release (proxy);
+      result->calls++;
+      now = g_get_monotonic_time ();
+    }
+  result->seconds = (now - start) / (double) G_USEC_PER_SEC;
+  return TRUE;
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+percentile (GArray *sorted, double p)
+{
+  if (sorted->len == 0)
+    return 0;
+  guint i = (guint) (p / 100.0 * (sorted->len - 1) + 0.5);
+  return g_array_index (sorted, double, i);
+}
+
+static gboolean
+write_latencies (const char *path, GArray *latencies, GError **error)
+{
+  g_autoptr(GString) text = g_string_sized_new (latencies->len * 8);
+  for (guint i = 0; i < latencies->len; i++)
+    g_string_append_printf (text, "%.1f\n", g_array_index (latencies, double, i));
+  return g_file_set_contents (path, text->str, text->len, error);
+}
+
+static void
+print_result (const char *scenario, Result *result)
+{
+  g_array_sort (result->latencies, compare_doubles);
+  printf ("{\"scenario\": \"%s\", \"calls\": %" G_GUINT64_FORMAT ", \"seconds\": %.6f, "
+          "\"bytes\": %" G_GUINT64_FORMAT ", \"p50_us\": %.1f, \"p99_us\": %.1f, "
+          "\"lost\": %" G_GINT64_FORMAT ", \"polls\": %u}\n",
+          scenario, result->calls, result->seconds, result->bytes,
+          percentile (result->latencies, 50), percentile (result->latencies, 99),
+          result->lost, result->polls);
+  fflush (stdout);
+}
+
+/* The argument tuple ("payload",) of echo() and big_arg(), made once. */
+static GVariant *
+string_params (gsize size)
+{
+  GVariant *s = g_variant_new_take_string (make_payload (size));
+  return g_variant_ref_sink (g_variant_new_tuple (&s, 1));
+}
+
+static gboolean
+run_scenario (PyroUri *uri, const char *scenario, double seconds, double start_at,
+              Result *result, GError **error)
+{
+  if (g_str_equal (scenario, "connect"))
+    return run_connect (uri, seconds, result, error);
+
+  g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
+  /* A hung daemon must not hang the benchmark. */
+  pyro_proxy_set_timeout (proxy, 60);
+
+  if (g_str_equal (scenario, "oneway"))
+    return run_oneway (proxy, seconds, result, error);
+  if (g_str_equal (scenario, "small"))
+    return run_calls (proxy, call_add, NULL, 0, seconds, start_at, result, error);
+  if (g_str_equal (scenario, "echo1k"))
+    {
+      g_autoptr(GVariant) params = string_params (1024);
+      return run_calls (proxy, call_echo, params, 2 * 1024, seconds, start_at, result, error);
+    }
+  if (g_str_equal (scenario, "bigresult"))
+    return run_calls (proxy, call_big_result, NULL, BIG_SIZE, seconds, start_at, result, error);
+  if (g_str_equal (scenario, "bigarg"))
+    {
+      g_autoptr(GVariant) params = string_params (BIG_SIZE);
+      return run_calls (proxy, call_big_arg, params, BIG_SIZE, seconds, start_at, result, error);
+    }
+
+  g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED, "unknown scenario \"%s\"", scenario);
+  return FALSE;
+}
+
+static int
+run_client (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  const char *uri_text = argv[2];
+  const char *scenario = argv[3];
+  double seconds = g_ascii_strtod (argv[4], NULL);
+  double start_at = argc > 5 ? g_ascii_strtod (argv[5], NULL) : 0;
+  const char *latency_file = argc > 6 ? argv[6] : NULL;
+  Result result = { 0 };
+
+  g_autoptr(PyroUri) uri = pyro_uri_parse (uri_text, &error);
+  if (uri == NULL)
+    {
+      g_printerr ("pyro-bench: %s\n", error->message);
+      return 1;
+    }
+
+  result.latencies = g_array_sized_new (FALSE, FALSE, sizeof (double), 100000);
+  gboolean ok = run_scenario (uri, scenario, seconds, start_at, &result, &error);
+  if (ok && latency_file != NULL)
+    ok = write_latencies (latency_file, result.latencies, &error);
+  if (ok)
+    print_result (scenario, &result);
+  else
+    g_printerr ("pyro-bench: %s: %s\n", scenario, error->message);
+  g_array_unref (result.latencies);
+  return ok ? 0 : 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 2 && g_str_equal (argv[1], "daemon"))
+    return run_daemon ();
+  if (argc >= 5 && g_str_equal (argv[1], "client"))
+    return run_client (argc, argv);
+
+  g_printerr ("usage: pyro-bench daemon\n"
+              "       pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]\n"
+              "scenarios: small echo1k oneway bigresult bigarg connect\n");
+  return 2;
+}

@@ -1,0 +1,62 @@
+/* pyro-batch.h: many calls in one message (Pyro4's batch()). */
+#pragma once
+
+#include <pyro/pyro-proxy.h>
+
+G_BEGIN_DECLS
+
+/**
+ * @file pyro-batch.h
+ * @brief ::PyroBatch: queue calls, send them in one request.
+ *
+ * Like Pyro4's `Pyro4.batch(proxy)`: the calls travel in one `<batch>`
+ * request and run one after the other on the daemon; the first call that
+ * fails ends the batch, and the calls after it do not run.
+ *
+ * @code
+ * g_autoptr(PyroBatch) batch = pyro_batch_new (warehouse);
+ * pyro_batch_add (batch, "store", g_variant_new ("(ss)", "Janet", "television"));
+ * pyro_batch_add (batch, "take", g_variant_new ("(ss)", "Henry", "bike"));
+ * pyro_batch_add (batch, "list_contents", NULL);
+ * g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, &error);   // "av", one per call
+ * @endcode
+ */
+
+/** The GType of ::PyroBatch. */
+#define PYRO_TYPE_BATCH (pyro_batch_get_type ())
+G_DECLARE_FINAL_TYPE (PyroBatch, pyro_batch, PYRO, BATCH, GObject)
+
+/** @return (transfer full): an empty batch of calls on @proxy's object */
+PyroBatch *pyro_batch_new (PyroProxy *proxy);
+
+/**
+ * Queues a call; nothing is sent yet.
+ * @param params (nullable): the arguments tuple (floating consumed)
+ */
+void pyro_batch_add (PyroBatch *batch, const char *method, GVariant *params);
+
+/** @return how many calls are queued */
+guint pyro_batch_get_length (PyroBatch *batch);
+
+/**
+ * Sends the queued calls and waits; the queue is empty afterwards.
+ *
+ * @return (transfer full) (nullable): an "av" with one result per call,
+ *   or NULL with @error set to the first call's failure; the results of
+ *   the calls before it are then in pyro_batch_get_completed()
+ */
+GVariant *pyro_batch_run_sync (PyroBatch *batch, GCancellable *cancellable, GError **error);
+
+/**
+ * Sends the queued calls as a oneway batch: returns once sent; the daemon
+ * runs them and answers nothing.
+ */
+gboolean pyro_batch_run_oneway (PyroBatch *batch, GError **error);
+
+/**
+ * @return (transfer none) (nullable): after a failed pyro_batch_run_sync(),
+ *   the "av" results of the calls that ran before the failure
+ */
+GVariant *pyro_batch_get_completed (PyroBatch *batch);
+
+G_END_DECLS

@@ -1,0 +1,72 @@
+/* pyro-stream.h: iterating a remote item stream (Pyro4's remote generators). */
+#pragma once
+
+#include <pyro/pyro-proxy.h>
+
+G_BEGIN_DECLS
+
+/**
+ * @file pyro-stream.h
+ * @brief ::PyroStream: the client side of an item stream.
+ *
+ * A remote method that returns an iterator or generator (a Python
+ * generator, or a C method flagged #PYRO_METHOD_STREAM) hands the client
+ * a stream; the items are then fetched one by one.
+ *
+ * @code
+ * g_autoptr(PyroStream) quotes = pyro_proxy_call_stream_sync (market, "quotes", NULL, NULL, &error);
+ * GVariant *quote;
+ * while ((quote = pyro_stream_next (quotes, G_VARIANT_TYPE ("(sd)"), NULL, &error)) != NULL)
+ *   {
+ *     const char *symbol;
+ *     double price;
+ *     g_variant_get (quote, "(&sd)", &symbol, &price);
+ *     g_print ("%s: %.2f\n", symbol, price);
+ *     g_variant_unref (quote);
+ *   }
+ * if (error != NULL)   // NULL without error is the normal end
+ *   pyro_error_print (error);
+ * @endcode
+ */
+
+/** The GType of ::PyroStream. */
+#define PYRO_TYPE_STREAM (pyro_stream_get_type ())
+G_DECLARE_FINAL_TYPE (PyroStream, pyro_stream, PYRO, STREAM, GObject)
+
+/**
+ * Calls @method, which must return an item stream.
+ *
+ * @param params (nullable): the arguments tuple (floating consumed)
+ * @return (transfer full) (nullable): the stream, or NULL with @error set
+ *   (also when the method returned an ordinary value)
+ */
+PyroStream *pyro_proxy_call_stream_sync (PyroProxy     *proxy,
+                                         const char    *method,
+                                         GVariant      *params,
+                                         GCancellable  *cancellable,
+                                         GError       **error);
+
+/**
+ * Fetches the next item.
+ *
+ * @param item_type (nullable): the type you expect each item to have
+ * @return (transfer full) (nullable): the item; NULL without @error at the
+ *   end of the stream; NULL with @error when it failed (e.g. a stream the
+ *   daemon no longer knows: "item stream terminated")
+ */
+GVariant *pyro_stream_next (PyroStream          *stream,
+                            const GVariantType  *item_type,
+                            GCancellable        *cancellable,
+                            GError             **error);
+
+/**
+ * Abandons the stream: tells the daemon to free it (oneway, as Pyro4
+ * does).  Done automatically when the last reference goes; safe to call
+ * twice.
+ */
+void pyro_stream_close (PyroStream *stream);
+
+/** @return (transfer none): the stream id the daemon gave */
+const char *pyro_stream_get_id (PyroStream *stream);
+
+G_END_DECLS

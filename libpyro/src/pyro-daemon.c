@@ -1,0 +1,720 @@
+/* pyro-daemon.c: the daemon's life: listening, registrations, workers, shutdown.
+ *
+ * Accepting happens in the daemon's GMainContext (GSocketService).  Each
+ * accepted connection is then served, start to end, by one worker thread
+ * from a GThreadPool (pyro-server-connection.c), like Pyro4's threaded
+ * server; when all workers are busy a new client is refused at once with
+ * Pyro4's own CONNECTFAIL text instead of being left waiting.
+ */
+#include "pyro-daemon-private.h"
+#include "pyro-message-private.h"
+#include "pyro-stream-private.h"
+
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <string.h>
+
+struct _PyroDaemon
+{
+  GObject         parent_instance;
+
+  GMainContext   *context;       /* where connections are accepted */
+  GMainLoop      *loop;          /* run by pyro_daemon_request_loop() */
+  GSocketService *service;
+  char           *host;
+  guint16         port;
+  gsize           max_message_size;
+  PyroStreamTable *streams;
+  GBytes         *hmac_key;
+
+  GMutex          lock;          /* guards everything below */
+  GCond           workers_done;  /* signalled when n_workers drops to 0 */
+  GHashTable     *objects;       /* object id -> PyroRegistration */
+  GHashTable     *connections;   /* set of GSocketConnection being served */
+  GThreadPool    *pool;
+  guint           pool_size;
+  guint           n_workers;
+  gboolean        shutting_down;
+  guint           signal_ids[2];
+};
+
+G_DEFINE_TYPE (PyroDaemon, pyro_daemon, G_TYPE_OBJECT)
+
+/* Set in worker threads, so shutdown() called from inside a method does
+ * not wait for its own thread to finish. */
+static GPrivate current_daemon_worker;
+
+/* ---- registrations ------------------------------------------------------ */
+
+PyroRegistration *
+pyro_registration_ref (PyroRegistration *registration)
+{
+  g_atomic_ref_count_inc (&registration->ref_count);
+  return registration;
+}
+
+void
+pyro_registration_unref (PyroRegistration *registration)
+{
+  if (!g_atomic_ref_count_dec (&registration->ref_count))
+    return;
+
+  /* A registered class owns its single instance; a registered object
+   * belongs to the caller. */
+  if (registration->is_class && registration->instance != NULL &&
+      registration->klass->instance_new != NULL && registration->klass->instance_free != NULL)
+    registration->klass->instance_free (registration->instance);
+  g_mutex_clear (&registration->single_lock);
+  g_free (registration->object_id);
+  g_free (registration);
+}
+
+/* Checks a class table once, at registration, so that a broken table is a
+ * programming error reported right away, not a puzzling failure per call. */
+static gboolean
+class_is_valid (const PyroClass *klass, GError **error)
+{
+  for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
+    {
+      const char *in = m->in_signature ? m->in_signature : "()";
+      if (!g_variant_type_string_is_valid (in) || !g_variant_type_is_tuple (G_VARIANT_TYPE (in)) ||
+          (m->out_signature != NULL && !g_variant_type_string_is_valid (m->out_signature)) ||
+          m->func == NULL)
+        {
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON,
+                       "class %s, method %s: in_signature must be a tuple type, out_signature a type, func set",
+                       klass->name, m->name);
+          return FALSE;
+        }
+    }
+  for (const PyroAttribute *a = klass->attributes; a != NULL && a->name != NULL; a++)
+    if (a->signature == NULL || !g_variant_type_string_is_valid (a->signature) || a->get == NULL)
+      {
+        g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON,
+                     "class %s, attribute %s: needs a valid signature and a getter", klass->name, a->name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static PyroUri *
+register_common (PyroDaemon      *daemon,
+                 const PyroClass *klass,
+                 gboolean         is_class,
+                 gpointer         data,
+                 const char      *object_id,
+                 GError         **error)
+{
+  if (!class_is_valid (klass, error))
+    return NULL;
+
+  g_autofree char *id = NULL;
+  if (object_id != NULL)
+    id = g_strdup (object_id);
+  else
+    {
+      /* Pyro4's automatic ids: "obj_" + a uuid4 as 32 hex digits. */
+      g_autofree char *uuid = g_uuid_string_random ();
+      g_autoptr(GString) hex = g_string_new ("obj_");
+      for (const char *c = uuid; *c; c++)
+        if (*c != '-')
+          g_string_append_c (hex, *c);
+      id = g_string_free (g_steal_pointer (&hex), FALSE);
+    }
+
+  g_mutex_lock (&daemon->lock);
+  if (g_hash_table_contains (daemon->objects, id))
+    {
+      g_mutex_unlock (&daemon->lock);
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON, "object or class already registered: '%s'", id);
+      return NULL;
+    }
+
+  PyroRegistration *reg = g_new0 (PyroRegistration, 1);
+  g_atomic_ref_count_init (&reg->ref_count);
+  g_mutex_init (&reg->single_lock);
+  reg->object_id = g_strdup (id);
+  reg->klass = klass;
+  reg->is_class = is_class;
+  if (is_class)
+    reg->class_data = data;
+  else
+    reg->instance = data;
+  g_hash_table_insert (daemon->objects, reg->object_id, reg);
+  g_mutex_unlock (&daemon->lock);
+
+  g_debug ("registered %s (%s)", id, klass->name);
+  return pyro_daemon_uri_for (daemon, id);
+}
+
+PyroUri *
+pyro_daemon_register_object (PyroDaemon      *daemon,
+                             const PyroClass *klass,
+                             gpointer         instance,
+                             const char      *object_id,
+                             GError         **error)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (klass != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return register_common (daemon, klass, FALSE, instance, object_id, error);
+}
+
+PyroUri *
+pyro_daemon_register_class (PyroDaemon      *daemon,
+                            const PyroClass *klass,
+                            gpointer         class_data,
+                            const char      *object_id,
+                            GError         **error)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (klass != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return register_common (daemon, klass, TRUE, class_data, object_id, error);
+}
+
+gboolean
+pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), FALSE);
+  g_return_val_if_fail (object_id != NULL, FALSE);
+
+  /* The daemon's own object stays, as in Pyro4. */
+  if (strcmp (object_id, PYRO_DAEMON_OBJECT_ID) == 0)
+    return FALSE;
+
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
+  return g_hash_table_remove (daemon->objects, object_id);
+}
+
+PyroRegistration *
+pyro_daemon_lookup (PyroDaemon *daemon, const char *object_id)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
+  PyroRegistration *reg = g_hash_table_lookup (daemon->objects, object_id);
+  return reg ? pyro_registration_ref (reg) : NULL;
+}
+
+GVariant *
+pyro_daemon_list_object_ids (PyroDaemon *daemon)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
+  GVariantBuilder ids;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_variant_builder_init (&ids, G_VARIANT_TYPE_STRING_ARRAY);
+  g_hash_table_iter_init (&iter, daemon->objects);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_variant_builder_add (&ids, "s", key);
+  return g_variant_builder_end (&ids);
+}
+
+GVariant *
+pyro_daemon_describe (PyroDaemon *daemon)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
+  return g_variant_new_take_string (
+    g_strdup_printf ("Pyro.Daemon bound on %s:%u, NAT None, %u objects registered. "
+                     "Servertype: <libpyro threadpool on %s:%u; %u workers>",
+                     daemon->host, daemon->port, g_hash_table_size (daemon->objects),
+                     daemon->host, daemon->port, daemon->n_workers));
+}
+
+static GVariant *
+name_list (const PyroClass *klass, gboolean methods, gboolean oneway_only)
+{
+  GVariantBuilder names;
+  g_variant_builder_init (&names, G_VARIANT_TYPE_STRING_ARRAY);
+  if (methods)
+    {
+      for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
+        if (!oneway_only || (m->flags & PYRO_METHOD_ONEWAY))
+          g_variant_builder_add (&names, "s", m->name);
+    }
+  else
+    {
+      for (const PyroAttribute *a = klass->attributes; a != NULL && a->name != NULL; a++)
+        g_variant_builder_add (&names, "s", a->name);
+    }
+  return g_variant_builder_end (&names);
+}
+
+GVariant *
+pyro_class_metadata_variant (const PyroClass *klass)
+{
+  GVariantBuilder meta;
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&meta, "{sv}", "methods", name_list (klass, TRUE, FALSE));
+  g_variant_builder_add (&meta, "{sv}", "oneway", name_list (klass, TRUE, TRUE));
+  g_variant_builder_add (&meta, "{sv}", "attrs", name_list (klass, FALSE, FALSE));
+  return g_variant_builder_end (&meta);
+}
+
+/* ---- HMAC and proxies to our objects ------------------------------------- */
+
+void
+pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+
+  g_clear_pointer (&daemon->hmac_key, g_bytes_unref);
+  if (key != NULL)
+    daemon->hmac_key = g_bytes_new (key, strlen (key));
+}
+
+GBytes *
+pyro_daemon_get_hmac_key (PyroDaemon *daemon)
+{
+  return daemon->hmac_key;
+}
+
+/* Pyro4 puts the HMAC key into a proxy's state as "b64:<base64>". */
+static GVariant *
+hmac_state (PyroDaemon *daemon)
+{
+  if (daemon->hmac_key == NULL)
+    return g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL);
+  gsize len;
+  const guchar *data = g_bytes_get_data (daemon->hmac_key, &len);
+  g_autofree char *b64 = g_base64_encode (data, len);
+  return g_variant_new_take_string (g_strconcat ("b64:", b64, NULL));
+}
+
+GVariant *
+pyro_daemon_proxy_for (PyroDaemon *daemon, const char *object_id, GError **error)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (object_id != NULL, NULL);
+
+  g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (daemon, object_id);
+  if (reg == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON, "unknown object '%s'", object_id);
+      return NULL;
+    }
+
+  /* state: [uri, oneway, methods, attrs, timeout, hmac, handshake, maxretries, serializer] */
+  g_autoptr(PyroUri) uri = pyro_daemon_uri_for (daemon, object_id);
+  GVariant *state[] = {
+    g_variant_new_variant (g_variant_new_string (pyro_uri_to_string (uri))),
+    g_variant_new_variant (name_list (reg->klass, TRUE, TRUE)),
+    g_variant_new_variant (name_list (reg->klass, TRUE, FALSE)),
+    g_variant_new_variant (name_list (reg->klass, FALSE, FALSE)),
+    g_variant_new_variant (g_variant_new_double (0.0)),
+    g_variant_new_variant (hmac_state (daemon)),
+    g_variant_new_variant (g_variant_new_string ("hello")),
+    g_variant_new_variant (g_variant_new_int64 (0)),
+    g_variant_new_variant (g_variant_new_string ("json")),
+  };
+  GVariantBuilder dict;
+  g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&dict, "{sv}", "__class__", g_variant_new_string ("Pyro4.core.Proxy"));
+  g_variant_builder_add (&dict, "{sv}", "state", g_variant_new_array (G_VARIANT_TYPE_VARIANT, state, G_N_ELEMENTS (state)));
+  return g_variant_builder_end (&dict);
+}
+
+/* ---- item streams (pyro-stream-table.c) ------------------------------------ */
+
+PyroStreamTable *
+pyro_daemon_get_streams (PyroDaemon *daemon)
+{
+  return daemon->streams;
+}
+
+GVariant *
+pyro_daemon_next_stream_item (PyroDaemon *daemon, const char *stream_id, GError **error)
+{
+  return pyro_stream_table_next (daemon->streams, stream_id, error);
+}
+
+void
+pyro_daemon_close_stream (PyroDaemon *daemon, const char *stream_id)
+{
+  pyro_stream_table_close (daemon->streams, stream_id);
+}
+
+void
+pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, double lifetime_seconds)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+  g_return_if_fail (linger_seconds >= 0 && lifetime_seconds >= 0);
+
+  pyro_stream_table_set_limits (daemon->streams, linger_seconds, lifetime_seconds);
+}
+
+/* ---- accepting connections ------------------------------------------------ */
+
+static void
+set_nodelay (GSocketConnection *connection)
+{
+  /* Each message goes out in one write; without TCP_NODELAY, Nagle's
+   * algorithm and delayed ACKs would add tens of milliseconds per call. */
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+}
+
+/* Pyro4's refusal when every worker is busy, sent before any handshake,
+ * so in marshal. */
+static void
+refuse_connection (PyroDaemon *daemon, GSocketConnection *connection, const char *reason)
+{
+  g_autoptr(GBytes) body = pyro_marshal_string (reason);
+  g_autoptr(PyroMessage) msg = pyro_message_new (PYRO_MSG_CONNECTFAIL, 0, 0, PYRO_SERIALIZER_MARSHAL, body);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  pyro_message_write (out, msg, daemon->hmac_key, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+static void
+worker_run (gpointer data, gpointer user_data)
+{
+  GSocketConnection *connection = data;
+  PyroDaemon *daemon = user_data;
+
+  g_private_set (&current_daemon_worker, daemon);
+  pyro_server_connection_run (daemon, connection);
+  g_private_set (&current_daemon_worker, NULL);
+
+  g_mutex_lock (&daemon->lock);
+  g_hash_table_remove (daemon->connections, connection);
+  daemon->n_workers--;
+  if (daemon->n_workers == 0)
+    g_cond_broadcast (&daemon->workers_done);
+  g_mutex_unlock (&daemon->lock);
+  g_object_unref (connection);
+}
+
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source_object,
+             gpointer           user_data)
+{
+  PyroDaemon *daemon = user_data;
+
+  g_mutex_lock (&daemon->lock);
+  if (daemon->shutting_down)
+    {
+      g_mutex_unlock (&daemon->lock);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
+  if (daemon->n_workers >= daemon->pool_size)
+    {
+      g_mutex_unlock (&daemon->lock);
+      g_debug ("refusing a connection: all %u workers busy", daemon->pool_size);
+      refuse_connection (daemon, connection, "no free workers, increase server threadpool size");
+      return TRUE;
+    }
+  daemon->n_workers++;
+  g_hash_table_add (daemon->connections, g_object_ref (connection));
+  g_mutex_unlock (&daemon->lock);
+
+  set_nodelay (connection);
+  g_thread_pool_push (daemon->pool, g_object_ref (connection), NULL);
+  return TRUE;
+}
+
+/* ---- creating ------------------------------------------------------------- */
+
+/* Pyro4 binds the first address the host name resolves to, IPv4 first. */
+static GInetAddress *
+resolve_bind_address (const char *host, GError **error)
+{
+  GInetAddress *literal = g_inet_address_new_from_string (host);
+  if (literal != NULL)
+    return literal;
+
+  GResolver *resolver = g_resolver_get_default ();
+  GList *addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  g_object_unref (resolver);
+  if (addresses == NULL)
+    return NULL;
+
+  GInetAddress *chosen = addresses->data;
+  for (GList *a = addresses; a != NULL; a = a->next)
+    if (g_inet_address_get_family (a->data) == G_SOCKET_FAMILY_IPV4)
+      {
+        chosen = a->data;
+        break;
+      }
+  g_object_ref (chosen);
+  g_resolver_free_addresses (addresses);
+  return chosen;
+}
+
+static gboolean
+start_listening (PyroDaemon *daemon, guint16 port, GError **error)
+{
+  g_autoptr(GInetAddress) address = resolve_bind_address (daemon->host, error);
+  if (address == NULL)
+    return FALSE;
+
+  g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (address, port);
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  /* The service starts accepting in the thread-default context of this
+   * moment, so make that the daemon's context. */
+  g_main_context_push_thread_default (daemon->context);
+  daemon->service = g_socket_service_new ();
+  gboolean ok = g_socket_listener_add_address (G_SOCKET_LISTENER (daemon->service), wanted,
+                                               G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                               NULL, &effective, error);
+  if (ok)
+    {
+      g_signal_connect (daemon->service, "incoming", G_CALLBACK (on_incoming), daemon);
+      g_socket_service_start (daemon->service);
+      daemon->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+    }
+  g_main_context_pop_thread_default (daemon->context);
+  return ok;
+}
+
+PyroDaemon *
+pyro_daemon_new (const char *host, guint16 port, GError **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autoptr(PyroDaemon) daemon = g_object_new (PYRO_TYPE_DAEMON, NULL);
+  daemon->host = g_strdup (host ? host : "localhost");
+
+  g_autoptr(GError) local = NULL;
+  if (!start_listening (daemon, port, &local))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION, "cannot listen on %s:%u: %s",
+                   daemon->host, port, local->message);
+      return NULL;
+    }
+
+  daemon->pool = g_thread_pool_new (worker_run, daemon, -1, FALSE, NULL);
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &pyro_daemon_object_class, daemon,
+                                                         PYRO_DAEMON_OBJECT_ID, NULL);
+  g_debug ("daemon listening on %s:%u", daemon->host, daemon->port);
+  return g_steal_pointer (&daemon);
+}
+
+static void
+pyro_daemon_init (PyroDaemon *daemon)
+{
+  g_mutex_init (&daemon->lock);
+  g_cond_init (&daemon->workers_done);
+  daemon->context = g_main_context_ref_thread_default ();
+  daemon->loop = g_main_loop_new (daemon->context, FALSE);
+  daemon->streams = pyro_stream_table_new (daemon->context);
+  daemon->objects = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                           (GDestroyNotify) pyro_registration_unref);
+  daemon->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  daemon->pool_size = PYRO_DAEMON_DEFAULT_POOL_SIZE;
+}
+
+/* ---- running and stopping ------------------------------------------------- */
+
+void
+pyro_daemon_request_loop (PyroDaemon *daemon)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+
+  g_mutex_lock (&daemon->lock);
+  gboolean stopped = daemon->shutting_down;
+  g_mutex_unlock (&daemon->lock);
+  if (stopped)
+    return;
+
+  g_main_context_push_thread_default (daemon->context);
+  g_main_loop_run (daemon->loop);
+  g_main_context_pop_thread_default (daemon->context);
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pyro_daemon_shutdown (PyroDaemon *daemon)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+
+  g_mutex_lock (&daemon->lock);
+  gboolean first_time = !daemon->shutting_down;
+  daemon->shutting_down = TRUE;
+  if (first_time)
+    {
+      g_debug ("daemon on port %u shutting down", daemon->port);
+      if (daemon->service != NULL)
+        {
+          g_socket_service_stop (daemon->service);
+          g_socket_listener_close (G_SOCKET_LISTENER (daemon->service));
+        }
+      /* Wake every worker blocked in a read: it sees end-of-file and ends. */
+      GHashTableIter iter;
+      gpointer connection;
+      g_hash_table_iter_init (&iter, daemon->connections);
+      while (g_hash_table_iter_next (&iter, &connection, NULL))
+        g_socket_shutdown (g_socket_connection_get_socket (connection), TRUE, TRUE, NULL);
+    }
+
+  /* A method may shut its own daemon down: then its worker cannot wait for
+   * itself.  Everybody else waits until the running calls are over. */
+  if (g_private_get (&current_daemon_worker) != daemon)
+    while (daemon->n_workers > 0)
+      g_cond_wait (&daemon->workers_done, &daemon->lock);
+  g_mutex_unlock (&daemon->lock);
+
+  /* Quitting through an idle source also works when the loop has not
+   * started running yet: it quits as soon as it does. */
+  if (first_time)
+    g_main_context_invoke_full (daemon->context, G_PRIORITY_HIGH, quit_loop,
+                                g_main_loop_ref (daemon->loop), (GDestroyNotify) g_main_loop_unref);
+}
+
+static gboolean
+on_unix_signal (gpointer data)
+{
+  pyro_daemon_shutdown (data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+pyro_daemon_stop_on_unix_signals (PyroDaemon *daemon)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+
+  const int signals[2] = { SIGINT, SIGTERM };
+  for (int i = 0; i < 2; i++)
+    {
+      if (daemon->signal_ids[i] != 0)
+        continue;
+      GSource *source = g_unix_signal_source_new (signals[i]);
+      g_source_set_callback (source, on_unix_signal, daemon, NULL);
+      daemon->signal_ids[i] = g_source_attach (source, daemon->context);
+      g_source_unref (source);
+    }
+}
+
+/* ---- properties ----------------------------------------------------------- */
+
+PyroUri *
+pyro_daemon_uri_for (PyroDaemon *daemon, const char *object_id)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), NULL);
+  g_return_val_if_fail (object_id != NULL, NULL);
+
+  return pyro_uri_new (object_id, daemon->host, daemon->port);
+}
+
+const char *
+pyro_daemon_get_host (PyroDaemon *daemon)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), NULL);
+  return daemon->host;
+}
+
+guint16
+pyro_daemon_get_port (PyroDaemon *daemon)
+{
+  g_return_val_if_fail (PYRO_IS_DAEMON (daemon), 0);
+  return daemon->port;
+}
+
+void
+pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+  daemon->max_message_size = max_size;
+}
+
+gsize
+pyro_daemon_get_max_message_size (PyroDaemon *daemon)
+{
+  return daemon->max_message_size;
+}
+
+void
+pyro_daemon_set_pool_size (PyroDaemon *daemon, guint pool_size)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+  g_return_if_fail (pool_size > 0);
+
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
+  daemon->pool_size = pool_size;
+}
+
+PyroDaemon *
+pyro_invocation_get_daemon (PyroInvocation *invocation)
+{
+  return invocation->daemon;
+}
+
+const char *
+pyro_invocation_get_object_id (PyroInvocation *invocation)
+{
+  return invocation->registration->object_id;
+}
+
+const char *
+pyro_invocation_get_method_name (PyroInvocation *invocation)
+{
+  return invocation->method_name;
+}
+
+gboolean
+pyro_invocation_is_oneway (PyroInvocation *invocation)
+{
+  return invocation->oneway;
+}
+
+static void
+pyro_daemon_dispose (GObject *object)
+{
+  PyroDaemon *daemon = PYRO_DAEMON (object);
+
+  pyro_daemon_shutdown (daemon);
+  for (int i = 0; i < 2; i++)
+    if (daemon->signal_ids[i] != 0)
+      {
+        GSource *source = g_main_context_find_source_by_id (daemon->context, daemon->signal_ids[i]);
+        if (source != NULL)
+          g_source_destroy (source);
+        daemon->signal_ids[i] = 0;
+      }
+  if (daemon->pool != NULL)
+    {
+      g_thread_pool_free (daemon->pool, FALSE, TRUE);
+      daemon->pool = NULL;
+    }
+  g_clear_object (&daemon->service);
+  G_OBJECT_CLASS (pyro_daemon_parent_class)->dispose (object);
+}
+
+static void
+pyro_daemon_finalize (GObject *object)
+{
+  PyroDaemon *daemon = PYRO_DAEMON (object);
+
+  g_hash_table_unref (daemon->objects);
+  g_hash_table_unref (daemon->connections);
+  pyro_stream_table_free (daemon->streams);
+  g_clear_pointer (&daemon->hmac_key, g_bytes_unref);
+  g_main_loop_unref (daemon->loop);
+  g_main_context_unref (daemon->context);
+  g_free (daemon->host);
+  g_mutex_clear (&daemon->lock);
+  g_cond_clear (&daemon->workers_done);
+  G_OBJECT_CLASS (pyro_daemon_parent_class)->finalize (object);
+}
+
+static void
+pyro_daemon_class_init (PyroDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = pyro_daemon_dispose;
+  object_class->finalize = pyro_daemon_finalize;
+}

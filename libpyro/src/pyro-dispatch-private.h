@@ -1,0 +1,44 @@
+/* pyro-dispatch-private.h: running one request against a registered object. */
+#pragma once
+
+#include "pyro-daemon-private.h"
+
+G_BEGIN_DECLS
+
+/* What one client connection keeps between calls: its session instances. */
+typedef struct _PyroSession PyroSession;
+
+PyroSession *pyro_session_new (PyroDaemon *daemon);
+void         pyro_session_free (PyroSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PyroSession, pyro_session_free)
+
+/* Runs the call @method(@params, **@kwargs) on object @object_id and
+ * appends its JSON result to @reply.  @params must be a JSON array;
+ * @kwargs a JSON object or NULL/null.  On failure returns FALSE with the
+ * exception to send in @error; an error of code PYRO_ERROR_SERIALIZE means
+ * the result could not be sent and the connection must be closed
+ * afterwards, as Pyro4 does.
+ * When the method returned an item stream, *@stream_id is set to its id
+ * (transfer full) and nothing is appended; @stream_id NULL (in a batch)
+ * makes such a method fail instead, as Pyro4 does not stream in batches. */
+gboolean pyro_dispatch_call (PyroSession *session,
+                             const char  *object_id,
+                             const char  *method,
+                             JsonNode    *params,
+                             JsonNode    *kwargs,
+                             gboolean     oneway,
+                             GString     *reply,
+                             char       **stream_id,
+                             GError     **error);
+
+/* Runs a Pyro4 "<batch>" request: @calls is the list of
+ * [method, params, kwargs] triples.  Appends the list of results; the
+ * first failing call ends the batch with Pyro4's _ExceptionWrapper. */
+gboolean pyro_dispatch_batch (PyroSession *session,
+                              const char  *object_id,
+                              JsonNode    *calls,
+                              gboolean     oneway,
+                              GString     *reply,
+                              GError     **error);
+
+G_END_DECLS

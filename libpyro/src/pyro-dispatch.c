@@ -1,0 +1,576 @@
+/* pyro-dispatch.c: one request, from JSON to the C method and back.
+ *
+ * This is where a call is checked before it runs, in GDBus's spirit: the
+ * object must exist, the method must be in the class table, and the JSON
+ * arguments (positional and keyword) must fit the method's signature.
+ * Only then is the C function called, and its result written as JSON.
+ */
+#include "pyro-dispatch-private.h"
+#include "pyro-error-private.h"
+#include "pyro-json-private.h"
+#include "pyro-stream-private.h"
+
+#include <string.h>
+
+struct _PyroSession
+{
+  PyroDaemon *daemon;
+  /* PyroRegistration* (a reference) -> its instance for this connection */
+  GHashTable *instances;
+};
+
+typedef struct
+{
+  PyroRegistration *registration;
+  gpointer          instance;
+} SessionInstance;
+
+static void
+session_instance_free (gpointer data)
+{
+  SessionInstance *si = data;
+  const PyroClass *klass = si->registration->klass;
+
+  if (klass->instance_free != NULL && si->instance != NULL)
+    klass->instance_free (si->instance);
+  pyro_registration_unref (si->registration);
+  g_free (si);
+}
+
+PyroSession *
+pyro_session_new (PyroDaemon *daemon)
+{
+  PyroSession *session = g_new0 (PyroSession, 1);
+  session->daemon = daemon;
+  session->instances = g_hash_table_new_full (NULL, NULL, NULL, session_instance_free);
+  return session;
+}
+
+void
+pyro_session_free (PyroSession *session)
+{
+  /* Streams this connection opened now linger (Pyro4's ITER_STREAM_LINGER). */
+  pyro_stream_table_release_owner (pyro_daemon_get_streams (session->daemon), session);
+  g_hash_table_unref (session->instances);
+  g_free (session);
+}
+
+/* ---- instances ---------------------------------------------------------- */
+
+static gpointer
+new_instance (PyroRegistration *reg)
+{
+  if (reg->klass->instance_new == NULL)
+    return reg->class_data;
+  return reg->klass->instance_new (reg->class_data);
+}
+
+/* The instance a call on @reg runs on, per Pyro4's instance modes.
+ * *@percall is set when the caller must free the instance afterwards. */
+static gpointer
+instance_for_call (PyroSession *session, PyroRegistration *reg, gboolean *percall)
+{
+  *percall = FALSE;
+  if (!reg->is_class)
+    return reg->instance;
+
+  switch (reg->klass->instance_mode)
+    {
+    case PYRO_INSTANCE_SINGLE:
+      {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&reg->single_lock);
+        if (reg->instance == NULL)
+          reg->instance = new_instance (reg);
+        return reg->instance;
+      }
+    case PYRO_INSTANCE_PERCALL:
+      *percall = (reg->klass->instance_new != NULL);
+      return new_instance (reg);
+    case PYRO_INSTANCE_SESSION:
+    default:
+      {
+        SessionInstance *si = g_hash_table_lookup (session->instances, reg);
+        if (si == NULL)
+          {
+            si = g_new0 (SessionInstance, 1);
+            si->registration = pyro_registration_ref (reg);
+            si->instance = new_instance (reg);
+            g_hash_table_insert (session->instances, reg, si);
+          }
+        return si->instance;
+      }
+    }
+}
+
+static void
+release_instance (PyroRegistration *reg, gpointer instance, gboolean percall)
+{
+  if (percall && reg->klass->instance_free != NULL && instance != NULL)
+    reg->klass->instance_free (instance);
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static const PyroMethod *
+find_method (const PyroClass *klass, const char *name)
+{
+  for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
+    if (strcmp (m->name, name) == 0)
+      return m;
+  return NULL;
+}
+
+/* The name of argument @index, from the table's arg_names ("a,b,c"). */
+static char *
+argument_name (const PyroMethod *method, gsize index)
+{
+  if (method->arg_names != NULL)
+    {
+      g_auto(GStrv) names = g_strsplit (method->arg_names, ",", -1);
+      if (index < g_strv_length (names))
+        return g_strdup (g_strstrip (names[index]));
+    }
+  return g_strdup_printf ("arg%" G_GSIZE_FORMAT, index + 1);
+}
+
+static gssize
+argument_index (const PyroMethod *method, const char *name, gsize n_args)
+{
+  for (gsize i = 0; i < n_args; i++)
+    {
+      g_autofree char *candidate = argument_name (method, i);
+      if (strcmp (candidate, name) == 0)
+        return i;
+    }
+  return -1;
+}
+
+/* Puts positional and keyword arguments into their slots, as Python binds
+ * a call to a signature; the messages are Python's TypeError texts. */
+static gboolean
+bind_arguments (const char        *qualname,
+                const PyroMethod  *method,
+                gsize              n_args,
+                JsonArray         *params,
+                JsonObject        *kwargs,
+                JsonNode         **slots,
+                GError           **error)
+{
+  guint n_params = params ? json_array_get_length (params) : 0;
+
+  if (n_params > n_args)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                   "%s() takes %" G_GSIZE_FORMAT " positional argument%s but %u %s given",
+                   qualname, n_args, n_args == 1 ? "" : "s", n_params, n_params == 1 ? "was" : "were");
+      return FALSE;
+    }
+  for (guint i = 0; i < n_params; i++)
+    slots[i] = json_array_get_element (params, i);
+
+  if (kwargs == NULL)
+    return TRUE;
+
+  g_autoptr(GList) keys = json_object_get_members (kwargs);
+  for (GList *k = keys; k != NULL; k = k->next)
+    {
+      const char *key = k->data;
+      gssize index = argument_index (method, key, n_args);
+      if (index < 0)
+        {
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                       "%s() got an unexpected keyword argument '%s'", qualname, key);
+          return FALSE;
+        }
+      if (slots[index] != NULL)
+        {
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                       "%s() got multiple values for argument '%s'", qualname, key);
+          return FALSE;
+        }
+      slots[index] = json_object_get_member (kwargs, key);
+    }
+  return TRUE;
+}
+
+/* Empty slots of a maybe type default to None; any other empty slot is a
+ * missing required argument. */
+static gboolean
+check_missing (const char         *qualname,
+               const PyroMethod   *method,
+               const GVariantType *tuple,
+               JsonNode          **slots,
+               GError            **error)
+{
+  g_autoptr(GString) missing = g_string_new (NULL);
+  guint n_missing = 0;
+  gsize i = 0;
+
+  for (const GVariantType *t = g_variant_type_first (tuple); t != NULL; t = g_variant_type_next (t), i++)
+    if (slots[i] == NULL && !g_variant_type_is_maybe (t))
+      {
+        g_autofree char *name = argument_name (method, i);
+        g_string_append_printf (missing, "%s'%s'", n_missing ? ", " : "", name);
+        n_missing++;
+      }
+
+  if (n_missing == 0)
+    return TRUE;
+  g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+               "%s() missing %u required positional argument%s: %s",
+               qualname, n_missing, n_missing == 1 ? "" : "s", missing->str);
+  return FALSE;
+}
+
+/* Converts the JSON params/kwargs of a call into the method's argument
+ * tuple, refusing anything that does not fit before the method runs. */
+static GVariant *
+build_arguments (const char        *qualname,
+                 const PyroMethod  *method,
+                 JsonNode          *params,
+                 JsonNode          *kwargs,
+                 GError           **error)
+{
+  const GVariantType *tuple = G_VARIANT_TYPE (method->in_signature ? method->in_signature : "()");
+  gsize n_args = g_variant_type_n_items (tuple);
+  JsonObject *kw = (kwargs && JSON_NODE_HOLDS_OBJECT (kwargs)) ? json_node_get_object (kwargs) : NULL;
+  g_autofree JsonNode **slots = g_new0 (JsonNode *, n_args + 1);
+
+  if (!bind_arguments (qualname, method, n_args, json_node_get_array (params), kw, slots, error) ||
+      !check_missing (qualname, method, tuple, slots, error))
+    return NULL;
+
+  g_autofree GVariant **children = g_new0 (GVariant *, n_args + 1);
+  gsize i = 0;
+  for (const GVariantType *t = g_variant_type_first (tuple); t != NULL; t = g_variant_type_next (t), i++)
+    {
+      g_autoptr(GError) local = NULL;
+      children[i] = slots[i] ? pyro_json_to_variant (slots[i], t, &local)
+                             : g_variant_ref_sink (g_variant_new_maybe (g_variant_type_element (t), NULL));
+      if (children[i] == NULL)
+        {
+          g_autofree char *name = argument_name (method, i);
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS, "%s() argument %" G_GSIZE_FORMAT " ('%s'): %s",
+                       qualname, i + 1, name, local->message);
+          for (gsize j = 0; j < i; j++)
+            g_variant_unref (children[j]);
+          return NULL;
+        }
+    }
+
+  GVariant *args = g_variant_ref_sink (g_variant_new_tuple (children, n_args));
+  for (gsize j = 0; j < n_args; j++)
+    g_variant_unref (children[j]);
+  return args;
+}
+
+/* ---- calls -------------------------------------------------------------- */
+
+/* Checks the result against the table and writes it as JSON. */
+static gboolean
+write_result (const char       *qualname,
+              const char       *out_signature,
+              GVariant         *result,
+              GString          *reply,
+              GError          **error)
+{
+  if (result == NULL)
+    {
+      g_string_append (reply, "null");
+      return TRUE;
+    }
+  if (out_signature != NULL && !g_variant_is_of_type (result, G_VARIANT_TYPE (out_signature)))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
+                   "%s() returned a value of type '%s', but its table declares '%s'",
+                   qualname, g_variant_get_type_string (result), out_signature);
+      return FALSE;
+    }
+  return pyro_json_write_variant (reply, result, error);
+}
+
+static gboolean
+call_attribute (PyroSession *session, PyroRegistration *reg, const char *method,
+                JsonNode *params, GString *reply, GError **error);
+
+void
+pyro_invocation_return_stream (PyroInvocation     *invocation,
+                               PyroStreamNextFunc  next,
+                               gpointer            state,
+                               GDestroyNotify      free_state)
+{
+  g_return_if_fail (invocation != NULL);
+  g_return_if_fail (next != NULL);
+  g_return_if_fail (invocation->stream_next == NULL);
+
+  invocation->stream_next = next;
+  invocation->stream_state = state;
+  invocation->stream_free = free_state;
+}
+
+/* A method flagged PYRO_METHOD_STREAM hands its iterator to the daemon's
+ * stream table; the client then pulls the items. */
+static gboolean
+finish_stream (PyroSession      *session,
+               const char       *qualname,
+               const PyroMethod *method,
+               PyroInvocation   *invocation,
+               char            **stream_id,
+               GError          **error)
+{
+  if (invocation->stream_next == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
+                   "%s() is declared a stream but did not call pyro_invocation_return_stream()", qualname);
+      return FALSE;
+    }
+  if (stream_id == NULL)
+    {
+      if (invocation->stream_free != NULL)
+        invocation->stream_free (invocation->stream_state);
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE,
+                   "%s() returns an item stream, which cannot be part of a batch or a oneway call", qualname);
+      return FALSE;
+    }
+  *stream_id = pyro_stream_table_add (pyro_daemon_get_streams (session->daemon), session, qualname,
+                                      method->out_signature, invocation->stream_next,
+                                      invocation->stream_state, invocation->stream_free);
+  return TRUE;
+}
+
+static gboolean
+call_method (PyroSession      *session,
+             PyroRegistration *reg,
+             const char       *method_name,
+             JsonNode         *params,
+             JsonNode         *kwargs,
+             gboolean          oneway,
+             GString          *reply,
+             char            **stream_id,
+             GError          **error)
+{
+  const PyroClass *klass = reg->klass;
+  const PyroMethod *method = find_method (klass, method_name);
+
+  if (method == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_UNKNOWN_METHOD,
+                   "'%s' object has no attribute '%s'", klass->name, method_name);
+      return FALSE;
+    }
+
+  g_autofree char *qualname = g_strdup_printf ("%s.%s", klass->name, method->name);
+  g_autoptr(GVariant) args = build_arguments (qualname, method, params, kwargs, error);
+  if (args == NULL)
+    return FALSE;
+
+  PyroInvocation invocation = { session->daemon, reg, method->name, oneway, NULL, NULL, NULL };
+  gboolean percall;
+  gpointer instance = instance_for_call (session, reg, &percall);
+  GError *local = NULL;
+  GVariant *result = method->func (instance, args, &invocation, &local);
+  release_instance (reg, instance, percall);
+
+  if (local == NULL && (method->flags & PYRO_METHOD_STREAM))
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      return finish_stream (session, qualname, method, &invocation, oneway ? NULL : stream_id, error);
+    }
+
+  if (result != NULL)
+    g_variant_ref_sink (result);
+  if (local != NULL)
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+
+  gboolean ok = write_result (qualname, method->out_signature, result, reply, error);
+  g_clear_pointer (&result, g_variant_unref);
+  return ok;
+}
+
+gboolean
+pyro_dispatch_call (PyroSession *session,
+                    const char  *object_id,
+                    const char  *method,
+                    JsonNode    *params,
+                    JsonNode    *kwargs,
+                    gboolean     oneway,
+                    GString     *reply,
+                    char       **stream_id,
+                    GError     **error)
+{
+  g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (session->daemon, object_id);
+
+  if (reg == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON, "unknown object '%s'", object_id);
+      return FALSE;
+    }
+  if (params == NULL || !JSON_NODE_HOLDS_ARRAY (params))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                   "%s(): params must be a list, got %s", method,
+                   params ? pyro_json_type_name (params) : "nothing");
+      return FALSE;
+    }
+  if (kwargs != NULL && !JSON_NODE_HOLDS_NULL (kwargs) && !JSON_NODE_HOLDS_OBJECT (kwargs))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                   "%s() argument after ** must be a mapping, not %s", method, pyro_json_type_name (kwargs));
+      return FALSE;
+    }
+
+  if (strcmp (method, "__getattr__") == 0 || strcmp (method, "__setattr__") == 0)
+    return call_attribute (session, reg, method, params, reply, error);
+  return call_method (session, reg, method, params, kwargs, oneway, reply, stream_id, error);
+}
+
+/* ---- attributes (Pyro4's __getattr__ / __setattr__) ---------------------- */
+
+static const PyroAttribute *
+find_attribute (const PyroClass *klass, const char *name)
+{
+  for (const PyroAttribute *a = klass->attributes; a != NULL && a->name != NULL; a++)
+    if (strcmp (a->name, name) == 0)
+      return a;
+  return NULL;
+}
+
+static gboolean
+call_attribute (PyroSession      *session,
+                PyroRegistration *reg,
+                const char       *method,
+                JsonNode         *params,
+                GString          *reply,
+                GError          **error)
+{
+  gboolean setting = strcmp (method, "__setattr__") == 0;
+  JsonArray *array = json_node_get_array (params);
+  guint wanted = setting ? 2 : 1;
+
+  if (json_array_get_length (array) != wanted ||
+      json_node_get_value_type (json_array_get_element (array, 0)) != G_TYPE_STRING)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
+                   "%s() takes an attribute name%s, got %u argument(s)",
+                   method, setting ? " and a value" : "", json_array_get_length (array));
+      return FALSE;
+    }
+
+  const char *name = json_array_get_string_element (array, 0);
+  const PyroAttribute *attr = find_attribute (reg->klass, name);
+  if (attr == NULL || (setting && attr->set == NULL))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_UNKNOWN_METHOD,
+                   "attempt to access unexposed or unknown remote attribute '%s'", name);
+      return FALSE;
+    }
+
+  g_autofree char *qualname = g_strdup_printf ("%s.%s", reg->klass->name, attr->name);
+  PyroInvocation invocation = { session->daemon, reg, attr->name, FALSE, NULL, NULL, NULL };
+  gboolean percall;
+  gpointer instance = instance_for_call (session, reg, &percall);
+  gboolean ok;
+
+  if (setting)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GVariant) value = pyro_json_to_variant (json_array_get_element (array, 1),
+                                                        G_VARIANT_TYPE (attr->signature), &local);
+      if (value == NULL)
+        {
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS, "attribute '%s': %s", name, local->message);
+          ok = FALSE;
+        }
+      else
+        ok = attr->set (instance, value, &invocation, error);
+      if (ok)
+        g_string_append (reply, "null");
+    }
+  else
+    {
+      g_autoptr(GError) local = NULL;
+      GVariant *value = attr->get (instance, &invocation, &local);
+      if (value == NULL)
+        {
+          if (local == NULL)
+            g_string_append (reply, "null");
+          ok = local == NULL;
+          if (local)
+            g_propagate_error (error, g_steal_pointer (&local));
+        }
+      else
+        {
+          g_variant_ref_sink (value);
+          ok = write_result (qualname, attr->signature, value, reply, error);
+          g_variant_unref (value);
+        }
+    }
+  release_instance (reg, instance, percall);
+  return ok;
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* Pyro4 wraps the exception that ends a batch so the client can tell it
+ * from an ordinary result. */
+static void
+write_exception_wrapper (GString *reply, const GError *error, const char *where)
+{
+  g_autoptr(JsonNode) exc = pyro_error_to_json (error, where);
+  g_string_append (reply, "{\"__class__\": \"Pyro4.futures._ExceptionWrapper\", \"exception\": ");
+  pyro_json_write_node (reply, exc);
+  g_string_append_c (reply, '}');
+}
+
+gboolean
+pyro_dispatch_batch (PyroSession *session,
+                     const char  *object_id,
+                     JsonNode    *calls,
+                     gboolean     oneway,
+                     GString     *reply,
+                     GError     **error)
+{
+  if (calls == NULL || !JSON_NODE_HOLDS_ARRAY (calls))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "<batch>: params must be a list of calls, got %s",
+                   calls ? pyro_json_type_name (calls) : "nothing");
+      return FALSE;
+    }
+
+  JsonArray *array = json_node_get_array (calls);
+  gsize start = reply->len;
+  g_string_append_c (reply, '[');
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *call = json_array_get_element (array, i);
+      JsonArray *triple = JSON_NODE_HOLDS_ARRAY (call) ? json_node_get_array (call) : NULL;
+      if (triple == NULL || json_array_get_length (triple) != 3 ||
+          json_node_get_value_type (json_array_get_element (triple, 0)) != G_TYPE_STRING)
+        {
+          g_string_truncate (reply, start);
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE,
+                       "<batch>: call %u is not a [method, params, kwargs] list", i + 1);
+          return FALSE;
+        }
+
+      const char *method = json_array_get_string_element (triple, 0);
+      gsize item_start = reply->len;
+      g_autoptr(GError) local = NULL;
+      if (i > 0)
+        g_string_append (reply, ", ");
+      item_start = reply->len;
+      if (!pyro_dispatch_call (session, object_id, method, json_array_get_element (triple, 1),
+                               json_array_get_element (triple, 2), FALSE, reply, NULL, &local))
+        {
+          g_string_truncate (reply, item_start);
+          write_exception_wrapper (reply, local, method);
+          break;
+        }
+    }
+  g_string_append_c (reply, ']');
+  return TRUE;
+}

@@ -1,0 +1,19 @@
+/* pyro-naming-private.h: name server lookups the proxy needs. */
+#pragma once
+
+#include <gio/gio.h>
+#include <pyro/pyro-uri.h>
+
+G_BEGIN_DECLS
+
+/* Resolves a PYRONAME: or PYROMETA: URI to the PYRO: URI of the object,
+ * asking the name server (the one named in the URI, else the configured
+ * or discovered one).  (transfer full) (nullable) */
+PyroUri *pyro_naming_resolve (PyroUri *uri, GCancellable *cancellable, GError **error);
+
+/* Converts a URI as the name server sends it (a string, or Pyro4's
+ * {"__class__": "Pyro4.core.URI", "state": [...]} dict as "a{sv}") to a
+ * PyroUri. (transfer full) (nullable) */
+PyroUri *pyro_uri_from_variant (GVariant *value, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,334 @@
+/* pyro-server-connection.c: serving one client connection, in a worker thread.
+ *
+ * The conversation Pyro4 defines: the first message must be CONNECT, which
+ * we answer with CONNECTOK (and the object's metadata when asked) or
+ * CONNECTFAIL; then INVOKE and PING messages, each answered in order, until
+ * the client closes the socket.  What a misbehaving client gets follows
+ * Pyro4 (section 2.10 of the protocol notes): errors before the handshake
+ * get a CONNECTFAIL in marshal, a broken frame after it closes the
+ * connection, and a bad request inside a good frame gets an exception
+ * reply while the connection stays open.
+ */
+#include "pyro-daemon-private.h"
+#include "pyro-dispatch-private.h"
+#include "pyro-error-private.h"
+#include "pyro-json-private.h"
+#include "pyro-message-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  PyroDaemon        *daemon;
+  GSocketConnection *connection;
+  GInputStream      *in;   /* buffered: one read usually brings a whole message */
+  GOutputStream     *out;
+  PyroSession       *session;
+} ServerConnection;
+
+static gboolean
+send_message (ServerConnection *sc, PyroMessage *msg)
+{
+  g_autoptr(GError) error = NULL;
+  if (!pyro_message_write (sc->out, msg, pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
+    {
+      g_debug ("sending a reply failed: %s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+send_text (ServerConnection *sc, PyroMessageType type, guint16 flags, guint16 seq,
+           GString *body, gboolean with_corr)
+{
+  gsize len = body->len;
+  g_autoptr(PyroMessage) msg = pyro_message_new_take (type, flags, seq, PYRO_SERIALIZER_JSON,
+                                                      g_string_free (body, FALSE), len);
+  if (with_corr)
+    {
+      /* A fresh correlation id, as Pyro4 daemons attach to CONNECTOK. */
+      guint8 corr[16];
+      for (int i = 0; i < 4; i++)
+        {
+          guint32 r = g_random_int ();
+          memcpy (corr + 4 * i, &r, 4);
+        }
+      pyro_message_set_annotation (msg, "CORR", corr, sizeof corr);
+    }
+  send_message (sc, msg);
+}
+
+/* CONNECTFAIL before the daemon has accepted the client's serializer is
+ * encoded in marshal, as Pyro4 does; afterwards as a JSON string. */
+static void
+send_connect_fail (ServerConnection *sc, guint16 seq, gboolean in_json, const char *reason)
+{
+  g_debug ("refusing handshake: %s", reason);
+  if (in_json)
+    {
+      GString *body = g_string_new (NULL);
+      pyro_json_write_string (body, reason);
+      send_text (sc, PYRO_MSG_CONNECTFAIL, 0, seq, body, FALSE);
+    }
+  else
+    {
+      g_autoptr(GBytes) body = pyro_marshal_string (reason);
+      g_autoptr(PyroMessage) msg = pyro_message_new (PYRO_MSG_CONNECTFAIL, 0, seq, PYRO_SERIALIZER_MARSHAL, body);
+      send_message (sc, msg);
+    }
+}
+
+static JsonNode *
+parse_body (PyroMessage *msg, GError **error)
+{
+  gsize len;
+  const char *text = g_bytes_get_data (msg->body, &len);
+  return pyro_json_parse (text, len, error);
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static gboolean
+handshake (ServerConnection *sc)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
+                                                  pyro_daemon_get_hmac_key (sc->daemon), NULL, &error);
+  if (msg == NULL)
+    {
+      /* Header errors are answered (Pyro4 does); a client that vanished or
+       * announced too much is just dropped. */
+      if (g_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL) ||
+          g_error_matches (error, PYRO_ERROR, PYRO_ERROR_SECURITY))
+        send_connect_fail (sc, 0, FALSE, error->message);
+      else
+        g_debug ("connection dropped before the handshake: %s", error->message);
+      return FALSE;
+    }
+  if (msg->type != PYRO_MSG_CONNECT)
+    {
+      g_autofree char *reason = g_strdup_printf ("invalid msg type %u received (expected %u, CONNECT)",
+                                                 msg->type, PYRO_MSG_CONNECT);
+      send_connect_fail (sc, 0, FALSE, reason);
+      return FALSE;
+    }
+  if (msg->serializer_id != PYRO_SERIALIZER_JSON)
+    {
+      g_autofree char *reason = g_strdup_printf (
+        "message used serializer that is not accepted: %u (this daemon speaks json, id %u; "
+        "set PYRO_SERIALIZER=json)", msg->serializer_id, PYRO_SERIALIZER_JSON);
+      send_connect_fail (sc, msg->seq, FALSE, reason);
+      return FALSE;
+    }
+
+  g_autoptr(JsonNode) body = parse_body (msg, &error);
+  JsonObject *request = (body && JSON_NODE_HOLDS_OBJECT (body)) ? json_node_get_object (body) : NULL;
+  JsonNode *greeting = request ? json_object_get_member (request, "handshake") : NULL;
+  if (greeting == NULL)
+    {
+      g_autofree char *reason = error ? g_strdup (error->message)
+                                      : g_strdup ("CONNECT body must be a dict with a 'handshake' key");
+      send_connect_fail (sc, msg->seq, TRUE, reason);
+      return FALSE;
+    }
+
+  GString *reply = g_string_new ("{\"handshake\": ");
+  pyro_json_write_node (reply, greeting);
+  guint16 flags = 0;
+  if (msg->flags & PYRO_FLAG_META_ON_CONNECT)
+    {
+      const char *object_id = json_object_get_string_member_with_default (request, "object", "");
+      g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (sc->daemon, object_id);
+      if (reg == NULL)
+        {
+          g_autofree char *reason = g_strdup_printf ("unknown object '%s'", object_id);
+          g_string_free (reply, TRUE);
+          send_connect_fail (sc, msg->seq, TRUE, reason);
+          return FALSE;
+        }
+      g_autoptr(GVariant) meta = g_variant_ref_sink (pyro_class_metadata_variant (reg->klass));
+      g_string_append (reply, ", \"meta\": ");
+      pyro_json_write_variant (reply, meta, NULL);
+      flags = PYRO_FLAG_META_ON_CONNECT;
+    }
+  g_string_append_c (reply, '}');
+  send_text (sc, PYRO_MSG_CONNECTOK, flags, msg->seq, reply, TRUE);
+  return TRUE;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static void
+send_exception (ServerConnection *sc, PyroMessage *request, const GError *error, const char *where)
+{
+  g_autoptr(JsonNode) exc = pyro_error_to_json (error, where);
+  GString *body = g_string_new (NULL);
+  pyro_json_write_node (body, exc);
+  send_text (sc, PYRO_MSG_RESULT, PYRO_FLAG_EXCEPTION, request->seq, body, FALSE);
+}
+
+/* The reply that starts an item stream: flags EXCEPTION|ITEMSTREAMRESULT,
+ * the stream id in a STRM annotation, and for old clients an exception
+ * body that explains it (exactly what Pyro4 4.82 sends). */
+static void
+send_stream_start (ServerConnection *sc, PyroMessage *request, const char *stream_id)
+{
+  static const char body[] =
+    "{\"__class__\": \"Pyro4.errors.ProtocolError\", \"__exception__\": true, "
+    "\"args\": [\"result of call is an iterator\"], \"attributes\": {\"_pyroTraceback\": null}}";
+  g_autoptr(PyroMessage) msg = pyro_message_new_take (PYRO_MSG_RESULT,
+                                                      PYRO_FLAG_EXCEPTION | PYRO_FLAG_ITEMSTREAMRESULT,
+                                                      request->seq, PYRO_SERIALIZER_JSON,
+                                                      g_strdup (body), sizeof body - 1);
+  pyro_message_set_annotation (msg, "STRM", stream_id, strlen (stream_id));
+  send_message (sc, msg);
+}
+
+/* Pyro4 requires all four keys of an INVOKE body. */
+static gboolean
+split_invoke (JsonNode *body, const char **object_id, const char **method,
+              JsonNode **params, JsonNode **kwargs, GError **error)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (body))
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE,
+                   "INVOKE body must be a dict with object, method, params and kwargs, got %s",
+                   pyro_json_type_name (body));
+      return FALSE;
+    }
+  JsonObject *request = json_node_get_object (body);
+  static const char *const keys[] = { "object", "method", "params", "kwargs" };
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (!json_object_has_member (request, keys[i]))
+      {
+        g_set_error (error, PYRO_ERROR, PYRO_ERROR_KEY, "INVOKE body lacks the key '%s'", keys[i]);
+        return FALSE;
+      }
+
+  *object_id = json_object_get_string_member_with_default (request, "object", NULL);
+  *method = json_object_get_string_member_with_default (request, "method", NULL);
+  if (*object_id == NULL || *method == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "INVOKE body: 'object' and 'method' must be strings");
+      return FALSE;
+    }
+  *params = json_object_get_member (request, "params");
+  *kwargs = json_object_get_member (request, "kwargs");
+  return TRUE;
+}
+
+/* Handles one INVOKE.  Returns FALSE when the connection must be closed. */
+static gboolean
+handle_invoke (ServerConnection *sc, PyroMessage *msg)
+{
+  gboolean oneway = (msg->flags & PYRO_FLAG_ONEWAY) != 0;
+  g_autoptr(GError) error = NULL;
+  const char *object_id = NULL, *method = NULL;
+  JsonNode *params = NULL, *kwargs = NULL;
+  g_autofree char *stream_id = NULL;
+
+  if (msg->serializer_id != PYRO_SERIALIZER_JSON)
+    {
+      /* We cannot answer in a serializer we do not speak; Pyro4 closes
+       * the connection after such a request too. */
+      g_debug ("INVOKE in serializer %u refused: closing", msg->serializer_id);
+      return FALSE;
+    }
+
+  g_autoptr(JsonNode) body = parse_body (msg, &error);
+  GString *reply = g_string_new (NULL);
+  gboolean ok = body != NULL && split_invoke (body, &object_id, &method, &params, &kwargs, &error);
+  if (ok && (msg->flags & PYRO_FLAG_BATCH))
+    ok = pyro_dispatch_batch (sc->session, object_id, params, oneway, reply, &error);
+  else if (ok)
+    ok = pyro_dispatch_call (sc->session, object_id, method, params, kwargs, oneway, reply, &stream_id, &error);
+
+  if (error != NULL && body == NULL)
+    error->code = PYRO_ERROR_VALUE;  /* an unparsable body is a ValueError in Pyro4 */
+
+  if (oneway)
+    {
+      /* Never a reply for oneway calls, not even an error. */
+      if (!ok)
+        g_debug ("oneway call %s.%s failed: %s", object_id, method, error->message);
+      g_string_free (reply, TRUE);
+      return TRUE;
+    }
+  if (ok && stream_id != NULL)
+    {
+      g_string_free (reply, TRUE);
+      send_stream_start (sc, msg, stream_id);
+      return TRUE;
+    }
+  if (ok)
+    {
+      guint16 flags = (msg->flags & PYRO_FLAG_BATCH) ? PYRO_FLAG_BATCH : 0;
+      send_text (sc, PYRO_MSG_RESULT, flags, msg->seq, reply, FALSE);
+      return TRUE;
+    }
+
+  g_string_free (reply, TRUE);
+  g_autofree char *where = g_strdup_printf ("%s.%s", object_id ? object_id : "?", method ? method : "?");
+  send_exception (sc, msg, error, where);
+  /* A result that could not be serialized leaves the connection in doubt;
+   * Pyro4 closes it, and so do we. */
+  return !g_error_matches (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+}
+
+static void
+handle_ping (ServerConnection *sc, PyroMessage *msg)
+{
+  g_autoptr(PyroMessage) pong = pyro_message_new_take (PYRO_MSG_PING, 0, msg->seq, msg->serializer_id,
+                                                       g_strdup ("pong"), 4);
+  send_message (sc, pong);
+}
+
+static void
+serve_requests (ServerConnection *sc)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
+                                                      pyro_daemon_get_hmac_key (sc->daemon), NULL, &error);
+      if (msg == NULL)
+        {
+          /* End of the conversation, a broken frame, or a request too large
+           * to read: Pyro4 closes the connection without a reply. */
+          g_debug ("closing connection: %s", error->message);
+          return;
+        }
+
+      if (msg->type == PYRO_MSG_INVOKE)
+        {
+          if (!handle_invoke (sc, msg))
+            return;
+        }
+      else if (msg->type == PYRO_MSG_PING)
+        handle_ping (sc, msg);
+      else
+        {
+          g_debug ("closing connection: unexpected message type %u", msg->type);
+          return;
+        }
+    }
+}
+
+void
+pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
+{
+  ServerConnection sc = { daemon, connection, NULL, NULL, NULL };
+
+  sc.in = g_buffered_input_stream_new_sized (g_io_stream_get_input_stream (G_IO_STREAM (connection)), 65536);
+  sc.out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  sc.session = pyro_session_new (daemon);
+
+  if (handshake (&sc))
+    serve_requests (&sc);
+
+  /* Session instances end with their connection, as in Pyro4. */
+  pyro_session_free (sc.session);
+  g_object_unref (sc.in);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}

@@ -1,0 +1,38 @@
+/* pyro-stream-private.h: the daemon's table of open item streams. */
+#pragma once
+
+#include <pyro/pyro-class.h>
+
+G_BEGIN_DECLS
+
+typedef struct _PyroStreamTable PyroStreamTable;
+
+/* @context: where linger timers run (the daemon's context). */
+PyroStreamTable *pyro_stream_table_new (GMainContext *context);
+void             pyro_stream_table_free (PyroStreamTable *table);
+void             pyro_stream_table_set_limits (PyroStreamTable *table, double linger, double lifetime);
+
+/* Adds a stream opened by connection @owner; returns its id (a UUID4 text,
+ * as Pyro4 uses). (transfer full) */
+char *pyro_stream_table_add (PyroStreamTable    *table,
+                             gconstpointer       owner,
+                             const char         *qualname,
+                             const char         *item_signature,
+                             PyroStreamNextFunc  next,
+                             gpointer            state,
+                             GDestroyNotify      free_state);
+
+/* The next item; at the end a PYRO_ERROR_STOP_ITERATION error (and the
+ * stream is gone); for an unknown or expired id PYRO_ERROR_FAILED
+ * "item stream terminated". (transfer full) */
+GVariant *pyro_stream_table_next (PyroStreamTable *table, const char *id, GError **error);
+
+void pyro_stream_table_close (PyroStreamTable *table, const char *id);
+
+/* The connection @owner closed: its streams start to linger. */
+void pyro_stream_table_release_owner (PyroStreamTable *table, gconstpointer owner);
+
+/* How many streams are open (for tests and Pyro.Daemon.info). */
+guint pyro_stream_table_size (PyroStreamTable *table);
+
+G_END_DECLS

@@ -1,0 +1,953 @@
+/* test-daemon.c: PyroDaemon served to C PyroProxy clients.
+ *
+ * Registration and ids, argument binding (positional, keyword, optional
+ * maybe arguments and Python's TypeError texts), the three instance modes
+ * and when their instances are freed, oneway calls, the built-in
+ * Pyro.Daemon object, the worker pool limit, shutdown (from outside, and
+ * from inside a method), a daemon living in a caller's GMainContext, and a
+ * method that breaks its own table's promise about its result type.
+ *
+ * Every wait is bounded by PYRO_TEST_TIMEOUT_S; nothing asserts a duration.
+ */
+#include "testutil.h"
+
+#include <string.h>
+
+/* ---- small helpers --------------------------------------------------------- */
+
+typedef struct
+{
+  PyroTestDaemon *td;
+  GMutex          lock;
+  GCond           cond;
+  gboolean        done;
+} BoundedStop;
+
+static gpointer
+bounded_stop_thread (gpointer data)
+{
+  BoundedStop *stop = data;
+
+  pyro_test_daemon_stop (stop->td);
+  g_mutex_lock (&stop->lock);
+  stop->done = TRUE;
+  g_cond_signal (&stop->cond);
+  g_mutex_unlock (&stop->lock);
+  return NULL;
+}
+
+/* pyro_test_daemon_stop() joins the daemon thread, which has no timeout;
+ * run it aside so a daemon that does not stop fails the test instead of
+ * hanging it. */
+static void
+stop_daemon (PyroTestDaemon *td)
+{
+  BoundedStop stop = { td };
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  g_mutex_init (&stop.lock);
+  g_cond_init (&stop.cond);
+  GThread *thread = g_thread_new ("stop-daemon", bounded_stop_thread, &stop);
+  g_mutex_lock (&stop.lock);
+  while (!stop.done)
+    if (!g_cond_wait_until (&stop.cond, &stop.lock, deadline))
+      g_error ("the daemon did not stop within %d s", PYRO_TEST_TIMEOUT_S);
+  g_mutex_unlock (&stop.lock);
+  g_thread_join (thread);
+  g_mutex_clear (&stop.lock);
+  g_cond_clear (&stop.cond);
+}
+
+static PyroProxy *
+proxy_for (PyroTestDaemon *td, const char *object_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = pyro_test_daemon_uri (td, object_id);
+  PyroProxy *proxy = pyro_proxy_new (uri, &error);
+
+  g_assert_no_error (error);
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  return proxy;
+}
+
+/* Polls @check until it is TRUE, for at most PYRO_TEST_TIMEOUT_S. */
+static gboolean
+wait_for (gboolean (*check) (gpointer), gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  while (!check (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (10 * 1000);
+    }
+  return TRUE;
+}
+
+static gint64
+call_int (PyroProxy *proxy, const char *method, GVariant *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, method, params, G_VARIANT_TYPE_INT64, NULL, &error);
+
+  g_assert_no_error (error);
+  return g_variant_get_int64 (result);
+}
+
+/* ---- the "Thing" class: plain methods ------------------------------------ */
+
+static GVariant *
+thing_add (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gint64 a, b;
+  g_variant_get (args, "(xx)", &a, &b);
+  return g_variant_new_int64 (a + b);
+}
+
+/* greet(name, greeting=None) */
+static GVariant *
+thing_greet (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  const char *name, *greeting;
+  g_variant_get (args, "(&sm&s)", &name, &greeting);
+  return g_variant_new_take_string (g_strdup_printf ("%s, %s", greeting ? greeting : "Hello", name));
+}
+
+/* describe(s, i, b, d, as): one argument of each common type */
+static GVariant *
+thing_describe (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  const char *s;
+  gint32 i;
+  gboolean b;
+  double d;
+  g_autofree const char **list = NULL;
+  g_variant_get (args, "(&sibd^a&s)", &s, &i, &b, &d, &list);
+  g_autofree char *joined = g_strjoinv (",", (char **) list);
+  return g_variant_new_take_string (g_strdup_printf ("%s/%d/%s/%.2f/%s", s, i, b ? "true" : "false", d, joined));
+}
+
+static GVariant *
+thing_fail (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "bad thing");
+  return NULL;
+}
+
+/* Declares "s" but returns an int: the daemon must catch it. */
+static GVariant *
+thing_wrong_type (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_new_int64 (42);
+}
+
+static GVariant *
+thing_object_id (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_new_string (pyro_invocation_get_object_id (invocation));
+}
+
+/* Stops the daemon that runs it. */
+static GVariant *
+thing_stop (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  pyro_daemon_shutdown (pyro_invocation_get_daemon (invocation));
+  return g_variant_new_string ("stopping");
+}
+
+static const PyroMethod thing_methods[] = {
+  { "add", "(xx)", "x", thing_add, 0, "a,b" },
+  { "greet", "(sms)", "s", thing_greet, 0, "name,greeting" },
+  { "describe", "(sibdas)", "s", thing_describe, 0, "s,i,b,d,list" },
+  { "fail", "()", "s", thing_fail, 0, NULL },
+  { "wrong_type", "()", "s", thing_wrong_type, 0, NULL },
+  { "object_id", "()", "s", thing_object_id, 0, NULL },
+  { "stop", "()", "s", thing_stop, 0, NULL },
+  { NULL }
+};
+
+static const PyroClass thing_class = {
+  .name = "Thing",
+  .methods = thing_methods,
+};
+
+static void
+setup_thing (PyroDaemon *daemon, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+}
+
+/* ---- registration (no network traffic) ----------------------------------- */
+
+static gboolean
+is_auto_id (const char *id)
+{
+  if (!g_str_has_prefix (id, "obj_") || strlen (id) != 4 + 32)
+    return FALSE;
+  for (const char *c = id + 4; *c; c++)
+    if (!g_ascii_isxdigit (*c) || g_ascii_isupper (*c))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+test_register (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroDaemon) daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  guint16 port = pyro_daemon_get_port (daemon);
+  g_assert_cmpuint (port, !=, 0);
+  g_assert_cmpstr (pyro_daemon_get_host (daemon), ==, "127.0.0.1");
+
+  /* automatic ids: obj_ + 32 lowercase hex digits, different each time */
+  g_autoptr(PyroUri) auto1 = pyro_daemon_register_object (daemon, &thing_class, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroUri) auto2 = pyro_daemon_register_class (daemon, &thing_class, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (is_auto_id (pyro_uri_get_object (auto1)));
+  g_assert_true (is_auto_id (pyro_uri_get_object (auto2)));
+  g_assert_cmpstr (pyro_uri_get_object (auto1), !=, pyro_uri_get_object (auto2));
+  g_assert_cmpstr (pyro_uri_get_host (auto1), ==, "127.0.0.1");
+  g_assert_cmpuint (pyro_uri_get_port (auto1), ==, port);
+
+  /* an explicit id, and the URI text */
+  g_autoptr(PyroUri) named = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+  g_autofree char *expected = g_strdup_printf ("PYRO:thing@127.0.0.1:%u", port);
+  g_assert_cmpstr (pyro_uri_to_string (named), ==, expected);
+  g_autoptr(PyroUri) uri_for = pyro_daemon_uri_for (daemon, "thing");
+  g_assert_true (pyro_uri_equal (named, uri_for));
+
+  /* a taken id is refused, for objects and classes alike */
+  PyroUri *dup = pyro_daemon_register_class (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_null (dup);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
+  g_assert_nonnull (strstr (error->message, "thing"));
+  g_clear_error (&error);
+  dup = pyro_daemon_register_object (daemon, &thing_class, NULL, PYRO_DAEMON_OBJECT_ID, &error);
+  g_assert_null (dup);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
+  g_clear_error (&error);
+
+  /* unregister: once, then it is gone and the id is free again */
+  g_assert_true (pyro_daemon_unregister (daemon, "thing"));
+  g_assert_false (pyro_daemon_unregister (daemon, "thing"));
+  g_assert_true (pyro_daemon_unregister (daemon, pyro_uri_get_object (auto1)));
+  g_autoptr(PyroUri) again = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+
+  /* the daemon's own object cannot be removed */
+  g_assert_false (pyro_daemon_unregister (daemon, PYRO_DAEMON_OBJECT_ID));
+}
+
+static const PyroMethod bad_in_methods[] = {
+  { "m", "s", NULL, thing_add, 0, NULL },   /* not a tuple */
+  { NULL }
+};
+static const PyroMethod bad_out_methods[] = {
+  { "m", "()", "not a type", thing_add, 0, NULL },
+  { NULL }
+};
+static const PyroMethod no_func_methods[] = {
+  { "m", "()", NULL, NULL, 0, NULL },
+  { NULL }
+};
+
+static void
+test_register_bad_table (void)
+{
+  static const PyroClass bad_classes[] = {
+    { .name = "BadIn", .methods = bad_in_methods },
+    { .name = "BadOut", .methods = bad_out_methods },
+    { .name = "NoFunc", .methods = no_func_methods },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroDaemon) daemon = pyro_daemon_new (NULL, 0, &error);
+  g_assert_no_error (error);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_classes); i++)
+    {
+      PyroUri *uri = pyro_daemon_register_object (daemon, &bad_classes[i], NULL, "bad", &error);
+      g_assert_null (uri);
+      g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
+      g_assert_nonnull (strstr (error->message, bad_classes[i].name));
+      g_clear_error (&error);
+    }
+}
+
+/* A registration removed while a client is connected: the next call is
+ * answered with Pyro4's DaemonError, and a new proxy is refused at connect. */
+static void
+test_unregister_while_connected (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, "thing");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 1, 2)), ==, 3);
+  g_assert_true (pyro_daemon_unregister (pyro_test_daemon_get (td), "thing"));
+
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
+                                                     G_VARIANT_TYPE_INT64, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
+  g_assert_true (pyro_error_is_remote (error));
+  g_assert_nonnull (strstr (error->message, "unknown object"));
+  g_clear_error (&error);
+
+  g_autoptr(PyroProxy) late = proxy_for (td, "thing");
+  g_assert_false (pyro_proxy_connect (late, NULL, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+  g_assert_nonnull (strstr (error->message, "unknown object"));
+
+  g_clear_object (&proxy);
+  g_clear_object (&late);
+  stop_daemon (td);
+}
+
+/* ---- argument binding ------------------------------------------------------ */
+
+typedef struct
+{
+  const char   *method;
+  const char   *params;   /* GVariant text of the tuple */
+  const char   *kwargs;   /* GVariant text of an a{sv}, or NULL */
+  const char   *reply;    /* GVariant text of the expected result, or NULL for an error */
+  PyroErrorCode code;     /* the expected error */
+  const char   *message;  /* the expected error text, exactly */
+  const char   *part;     /* or a part of it */
+} CallCase;
+
+static const CallCase call_cases[] = {
+  /* positional and keyword arguments bind like Python's */
+  { "add", "(int64 2, int64 3)", NULL, "int64 5" },
+  { "add", "@() ()", "{'a': <int64 2>, 'b': <int64 3>}", "int64 5" },
+  { "add", "(int64 2,)", "{'b': <int64 40>}", "int64 42" },
+  { "add", "@() ()", "{'b': <int64 1>, 'a': <int64 -8>}", "int64 -7" },
+  { "add", "(int32 2, byte 3)", NULL, "int64 5" },
+  /* a trailing maybe argument is optional and defaults to None */
+  { "greet", "('Ann',)", NULL, "'Hello, Ann'" },
+  { "greet", "('Ann', 'Hi')", NULL, "'Hi, Ann'" },
+  { "greet", "('Ann', @ms nothing)", NULL, "'Hello, Ann'" },
+  { "greet", "('Ann',)", "{'greeting': <'Hey'>}", "'Hey, Ann'" },
+  { "greet", "@() ()", "{'name': <'Bo'>}", "'Hello, Bo'" },
+  /* one of each common type; an int where a float is expected is fine */
+  { "describe", "('x', 3, true, 2.5, ['a', 'b'])", NULL, "'x/3/true/2.50/a,b'" },
+  { "describe", "('x', -3, false, int64 7, @as [])", NULL, "'x/-3/false/7.00/'" },
+  /* Python's TypeError texts */
+  { "add", "(int64 1,)", "{'c': <int64 1>}", NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() got an unexpected keyword argument 'c'" },
+  { "add", "(int64 1, int64 2)", "{'a': <int64 1>}", NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() got multiple values for argument 'a'" },
+  { "add", "(int64 1,)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() missing 1 required positional argument: 'b'" },
+  { "add", "@() ()", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() missing 2 required positional arguments: 'a', 'b'" },
+  { "add", "(int64 1, int64 2, int64 3)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() takes 2 positional arguments but 3 were given" },
+  { "greet", "@() ()", "{'greeting': <'Hi'>}", NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.greet() missing 1 required positional argument: 'name'" },
+  /* a value of the wrong type is refused before the method runs */
+  { "add", "('one', int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 1 ('a')" },
+  { "add", "(1.5, int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 1 ('a')" },
+  { "add", "(int64 1, true)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 2 ('b')" },
+  { "greet", "(int64 5,)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.greet() argument 1 ('name')" },
+  { "describe", "('x', int64 3000000000, true, 1.0, @as [])", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL,
+    "Thing.describe() argument 2 ('i')" },
+  { "describe", "('x', 1, true, 1.0, [1])", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL,
+    "Thing.describe() argument 5 ('list')" },
+  /* beyond what the daemon's JSON reader takes at all: the whole body is refused */
+  { "add", "(uint64 18446744073709551615, int64 2)", NULL, NULL, PYRO_ERROR_VALUE, NULL, "does not fit in 64 bits" },
+  /* the method's own exception, and a result that breaks the table */
+  { "fail", "@() ()", NULL, NULL, PYRO_ERROR_VALUE, "bad thing" },
+  { "wrong_type", "@() ()", NULL, NULL, PYRO_ERROR_RUNTIME,
+    "Thing.wrong_type() returned a value of type 'x', but its table declares 's'" },
+  { "object_id", "@() ()", NULL, "'thing'" },
+};
+
+static void
+test_call_arguments (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, "thing");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (call_cases); i++)
+    {
+      const CallCase *c = &call_cases[i];
+      g_autoptr(GError) error = NULL;
+      GVariant *params = g_variant_parse (NULL, c->params, NULL, NULL, &error);
+      g_assert_no_error (error);
+      GVariant *kwargs = c->kwargs ? g_variant_parse (G_VARIANT_TYPE_VARDICT, c->kwargs, NULL, NULL, &error) : NULL;
+      g_assert_no_error (error);
+
+      g_test_message ("%s%s **%s", c->method, c->params, c->kwargs ? c->kwargs : "{}");
+      g_autoptr(GVariant) result = pyro_proxy_call_full_sync (proxy, c->method, params, kwargs, PYRO_CALL_NONE,
+                                                              NULL, NULL, &error);
+      if (c->reply != NULL)
+        {
+          g_assert_no_error (error);
+          g_autoptr(GVariant) expected = g_variant_parse (NULL, c->reply, NULL, NULL, NULL);
+          g_assert_nonnull (expected);
+          g_autoptr(GVariant) typed = pyro_proxy_call_full_sync (proxy, c->method,
+                                                                 g_variant_parse (NULL, c->params, NULL, NULL, NULL),
+                                                                 c->kwargs ? g_variant_parse (NULL, c->kwargs, NULL, NULL, NULL) : NULL,
+                                                                 PYRO_CALL_NONE, g_variant_get_type (expected),
+                                                                 NULL, &error);
+          g_assert_no_error (error);
+          g_assert_true (g_variant_equal (typed, expected));
+        }
+      else
+        {
+          g_assert_null (result);
+          g_assert_error (error, PYRO_ERROR, (gint) c->code);
+          g_assert_true (pyro_error_is_remote (error));
+          if (c->message != NULL)
+            g_assert_cmpstr (error->message, ==, c->message);
+          else
+            g_assert_nonnull (strstr (error->message, c->part));
+        }
+    }
+
+  /* after all those errors the same connection still serves */
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 20, 22)), ==, 42);
+  g_clear_object (&proxy);
+  stop_daemon (td);
+}
+
+/* ---- instance modes ----------------------------------------------------------- */
+
+typedef struct
+{
+  gint count;
+} Counter;
+
+static gint counters_made;
+static gint counters_freed;
+
+static gpointer
+counter_new (gpointer class_data)
+{
+  g_atomic_int_inc (&counters_made);
+  return g_new0 (Counter, 1);
+}
+
+static void
+counter_free (gpointer instance)
+{
+  g_atomic_int_inc (&counters_freed);
+  g_free (instance);
+}
+
+static GVariant *
+counter_next (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Counter *counter = self;
+  return g_variant_new_int64 (g_atomic_int_add (&counter->count, 1) + 1);
+}
+
+static const PyroMethod counter_methods[] = {
+  { "next", "()", "x", counter_next, 0, NULL },
+  { NULL }
+};
+
+typedef struct
+{
+  PyroClass klass;
+  gint64 expected[4];  /* the results of calls a, a, b, a (Pyro4's own numbers) */
+} ModeCase;
+
+static const ModeCase mode_cases[] = {
+  { { "Counter", counter_methods, NULL, PYRO_INSTANCE_SINGLE, counter_new, counter_free }, { 1, 2, 3, 4 } },
+  { { "Counter", counter_methods, NULL, PYRO_INSTANCE_SESSION, counter_new, counter_free }, { 1, 2, 1, 3 } },
+  { { "Counter", counter_methods, NULL, PYRO_INSTANCE_PERCALL, counter_new, counter_free }, { 1, 1, 1, 1 } },
+};
+
+static void
+setup_counter (PyroDaemon *daemon, gpointer user_data)
+{
+  const ModeCase *mc = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_class (daemon, &mc->klass, NULL, "counter", &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+freed_reaches (gpointer data)
+{
+  return g_atomic_int_get (&counters_freed) >= GPOINTER_TO_INT (data);
+}
+
+static void
+test_instance_mode (gconstpointer data)
+{
+  const ModeCase *mc = data;
+  g_atomic_int_set (&counters_made, 0);
+  g_atomic_int_set (&counters_freed, 0);
+
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_counter, (gpointer) mc);
+  g_autoptr(PyroProxy) a = proxy_for (td, "counter");
+  g_autoptr(PyroProxy) b = proxy_for (td, "counter");
+  PyroProxy *order[4] = { a, a, b, a };
+
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpint (call_int (order[i], "next", NULL), ==, mc->expected[i]);
+
+  switch (mc->klass.instance_mode)
+    {
+    case PYRO_INSTANCE_SINGLE:
+      g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 1);
+      g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 0);
+      break;
+    case PYRO_INSTANCE_SESSION:
+      g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 2);
+      g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 0);
+      /* closing a connection frees its session instance (and only that one) */
+      pyro_proxy_release (b);
+      g_assert_true (wait_for (freed_reaches, GINT_TO_POINTER (1)));
+      g_assert_cmpint (call_int (a, "next", NULL), ==, 4);
+      g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 1);
+      /* b's next connection is a new session */
+      g_assert_cmpint (call_int (b, "next", NULL), ==, 1);
+      break;
+    case PYRO_INSTANCE_PERCALL:
+      /* each instance is freed before its call's reply is sent */
+      g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 4);
+      g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 4);
+      break;
+    }
+
+  g_clear_object (&a);
+  g_clear_object (&b);
+  stop_daemon (td);
+  /* whatever is left is freed with the daemon */
+  g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, g_atomic_int_get (&counters_made));
+}
+
+/* ---- oneway --------------------------------------------------------------------- */
+
+static GVariant *
+tally_bump (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Counter *counter = self;
+  g_assert_true (pyro_invocation_is_oneway (invocation));
+  g_atomic_int_inc (&counter->count);
+  return NULL;
+}
+
+static GVariant *
+tally_bump_fail (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "oneway failure");
+  return NULL;
+}
+
+static GVariant *
+tally_total (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  Counter *counter = self;
+  g_assert_false (pyro_invocation_is_oneway (invocation));
+  return g_variant_new_int64 (g_atomic_int_get (&counter->count));
+}
+
+static const PyroMethod tally_methods[] = {
+  { "bump", "()", NULL, tally_bump, PYRO_METHOD_ONEWAY, NULL },
+  { "bump_fail", "()", NULL, tally_bump_fail, PYRO_METHOD_ONEWAY, NULL },
+  { "total", "()", "x", tally_total, 0, NULL },
+  { "fail", "()", "x", thing_fail, 0, NULL },
+  { NULL }
+};
+
+/* A session class: a total that survives only on the same connection. */
+static const PyroClass tally_class = {
+  "Tally", tally_methods, NULL, PYRO_INSTANCE_SESSION, counter_new, counter_free,
+};
+
+static void
+setup_tally (PyroDaemon *daemon, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_class (daemon, &tally_class, NULL, "tally", &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_oneway (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_tally, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, "tally");
+  g_autoptr(GError) error = NULL;
+
+  g_atomic_int_set (&counters_made, 0);
+  /* the metadata marks bump oneway, so a plain call sends it oneway too */
+  for (int i = 0; i < 500; i++)
+    g_assert_true (pyro_proxy_call_oneway (proxy, "bump", NULL, &error));
+  for (int i = 0; i < 500; i++)
+    {
+      g_autoptr(GVariant) none = pyro_proxy_call_sync (proxy, "bump", NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_variant_is_of_type (none, G_VARIANT_TYPE ("mv")));
+      g_assert_null (g_variant_get_maybe (none));
+    }
+  /* the daemon serves a connection's requests in order */
+  g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1000);
+
+  /* failing oneway calls send nothing back (a stray reply would put the
+   * proxy out of sequence), and the connection (the session) lives on */
+  g_assert_true (pyro_proxy_call_oneway (proxy, "bump_fail", NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr(GVariant) none = pyro_proxy_call_full_sync (proxy, "fail", NULL, NULL, PYRO_CALL_ONEWAY, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (pyro_proxy_call_oneway (proxy, "bump", NULL, &error));
+  g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1001);
+  g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 1);
+
+  g_clear_object (&proxy);
+  stop_daemon (td);
+}
+
+/* ---- Pyro.Daemon ------------------------------------------------------------------ */
+
+static void
+test_daemon_object (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (td));
+  g_autoptr(PyroProxy) proxy = proxy_for (td, PYRO_DAEMON_OBJECT_ID);
+  g_autoptr(GError) error = NULL;
+
+  g_autoptr(GVariant) pong = pyro_proxy_call_sync (proxy, "ping", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (pong, G_VARIANT_TYPE ("mv")));
+  g_assert_null (g_variant_get_maybe (pong));
+
+  g_autoptr(GVariant) ids = pyro_proxy_call_sync (proxy, "registered", NULL, G_VARIANT_TYPE_STRING_ARRAY, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree const char **id_list = g_variant_get_strv (ids, NULL);
+  g_assert_cmpuint (g_strv_length ((char **) id_list), ==, 2);
+  g_assert_true (g_strv_contains (id_list, PYRO_DAEMON_OBJECT_ID));
+  g_assert_true (g_strv_contains (id_list, "thing"));
+
+  g_autoptr(GVariant) info = pyro_proxy_call_sync (proxy, "info", NULL, G_VARIANT_TYPE_STRING, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *bound = g_strdup_printf ("Pyro.Daemon bound on localhost:%u, NAT None, 2 objects registered.", port);
+  g_assert_true (g_str_has_prefix (g_variant_get_string (info, NULL), bound));
+
+  /* get_metadata(objectId, as_lists=False): the as_lists argument is optional */
+  g_autoptr(GVariant) meta = pyro_proxy_call_sync (proxy, "get_metadata", g_variant_new ("(s)", "thing"),
+                                                   G_VARIANT_TYPE ("a{sas}"), NULL, &error);
+  g_assert_no_error (error);
+  g_autofree const char **methods = NULL, **oneway = NULL, **attrs = NULL;
+  g_assert_true (g_variant_lookup (meta, "methods", "^a&s", &methods));
+  g_assert_true (g_variant_lookup (meta, "oneway", "^a&s", &oneway));
+  g_assert_true (g_variant_lookup (meta, "attrs", "^a&s", &attrs));
+  g_assert_cmpuint (g_strv_length ((char **) methods), ==, G_N_ELEMENTS (thing_methods) - 1);
+  g_assert_true (g_strv_contains (methods, "add"));
+  g_assert_true (g_strv_contains (methods, "stop"));
+  g_assert_cmpuint (g_strv_length ((char **) oneway), ==, 0);
+  g_assert_cmpuint (g_strv_length ((char **) attrs), ==, 0);
+
+  g_autoptr(GVariant) own = pyro_proxy_call_full_sync (proxy, "get_metadata", g_variant_new ("(s)", PYRO_DAEMON_OBJECT_ID),
+                                                       g_variant_new_parsed ("{'as_lists': <true>}"), PYRO_CALL_NONE,
+                                                       G_VARIANT_TYPE ("a{sas}"), NULL, &error);
+  g_assert_no_error (error);
+  g_autofree const char **own_methods = NULL;
+  g_assert_true (g_variant_lookup (own, "methods", "^a&s", &own_methods));
+  static const char *const daemon_methods[] = {
+    "get_metadata", "registered", "ping", "close_stream", "get_next_stream_item", "info",
+  };
+  g_assert_cmpuint (g_strv_length ((char **) own_methods), ==, G_N_ELEMENTS (daemon_methods));
+  for (gsize i = 0; i < G_N_ELEMENTS (daemon_methods); i++)
+    g_assert_true (g_strv_contains (own_methods, daemon_methods[i]));
+
+  /* the metadata of the connect handshake agrees */
+  g_auto(GStrv) proxy_methods = pyro_proxy_get_methods (proxy);
+  g_assert_cmpuint (g_strv_length (proxy_methods), ==, G_N_ELEMENTS (daemon_methods));
+
+  g_autoptr(GVariant) unknown = pyro_proxy_call_sync (proxy, "get_metadata", g_variant_new ("(s)", "nosuch"),
+                                                      NULL, NULL, &error);
+  g_assert_null (unknown);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
+  g_assert_true (pyro_error_is_remote (error));
+  g_assert_cmpstr (pyro_error_get_remote_class (error), ==, "Pyro4.errors.DaemonError");
+  g_assert_nonnull (strstr (error->message, "unknown object"));
+  g_clear_error (&error);
+
+  /* the connection survives the error */
+  g_autoptr(GVariant) pong2 = pyro_proxy_call_sync (proxy, "ping", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_clear_object (&proxy);
+  stop_daemon (td);
+}
+
+/* ---- the worker pool ------------------------------------------------------------------- */
+
+static void
+setup_small_pool (PyroDaemon *daemon, gpointer user_data)
+{
+  pyro_daemon_set_pool_size (daemon, 2);
+  setup_thing (daemon, user_data);
+}
+
+typedef struct
+{
+  PyroTestDaemon *td;
+  PyroProxy      *proxy;
+} PoolRetry;
+
+static gboolean
+pool_connect_succeeds (gpointer data)
+{
+  PoolRetry *retry = data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&retry->proxy);
+  retry->proxy = proxy_for (retry->td, "thing");
+  if (pyro_proxy_connect (retry->proxy, NULL, &error))
+    return TRUE;
+  /* until the freed worker has finished, the refusal is the only answer */
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+  return FALSE;
+}
+
+static void
+test_pool_limit (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_small_pool, NULL);
+  g_autoptr(PyroProxy) p1 = proxy_for (td, "thing");
+  g_autoptr(PyroProxy) p2 = proxy_for (td, "thing");
+  g_autoptr(PyroProxy) p3 = proxy_for (td, "thing");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 2, 2)), ==, 4);
+
+  /* both workers are taken by connected clients: Pyro4's refusal */
+  g_autoptr(GVariant) refused = pyro_proxy_call_sync (p3, "add", g_variant_new ("(xx)", 3, 3),
+                                                      G_VARIANT_TYPE_INT64, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+  g_assert_nonnull (strstr (error->message, "no free workers"));
+  g_clear_error (&error);
+
+  /* one client leaves; as soon as its worker is done a newcomer is served */
+  pyro_proxy_release (p1);
+  PoolRetry retry = { td, NULL };
+  g_assert_true (wait_for (pool_connect_succeeds, &retry));
+  g_assert_cmpint (call_int (retry.proxy, "add", g_variant_new ("(xx)", 4, 4)), ==, 8);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 5, 5)), ==, 10);
+
+  g_clear_object (&retry.proxy);
+  g_clear_object (&p1);
+  g_clear_object (&p2);
+  g_clear_object (&p3);
+  stop_daemon (td);
+}
+
+/* ---- shutdown --------------------------------------------------------------------------- */
+
+static void
+test_shutdown_with_clients (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  g_autoptr(PyroProxy) p1 = proxy_for (td, "thing");
+  g_autoptr(PyroProxy) p2 = proxy_for (td, "thing");
+  g_autoptr(PyroProxy) p3 = proxy_for (td, PYRO_DAEMON_OBJECT_ID);
+  PyroProxy *proxies[] = { p1, p2, p3 };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 1, 2)), ==, 3);
+  g_assert_true (pyro_proxy_connect (p3, NULL, &error));
+
+  /* returns once request_loop() has returned in the daemon thread */
+  stop_daemon (td);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (proxies); i++)
+    {
+      g_autoptr(GVariant) result = pyro_proxy_call_sync (proxies[i], i < 2 ? "add" : "ping",
+                                                         i < 2 ? g_variant_new ("(xx)", 1, 1) : NULL,
+                                                         NULL, NULL, &error);
+      g_assert_null (result);
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == PYRO_ERROR);
+      g_assert_true (error->code == PYRO_ERROR_COMMUNICATION || error->code == PYRO_ERROR_CONNECTION_CLOSED);
+      g_assert_false (pyro_error_is_remote (error));
+      g_clear_error (&error);
+    }
+}
+
+/* A daemon whose request loop we watch ourselves. */
+typedef struct
+{
+  PyroDaemon *daemon;
+  GMutex      lock;
+  GCond       cond;
+  gboolean    loop_returned;
+} LoopWatch;
+
+static gpointer
+watched_loop_thread (gpointer data)
+{
+  LoopWatch *watch = data;
+
+  pyro_daemon_request_loop (watch->daemon);
+  g_mutex_lock (&watch->lock);
+  watch->loop_returned = TRUE;
+  g_cond_signal (&watch->cond);
+  g_mutex_unlock (&watch->lock);
+  return NULL;
+}
+
+static void
+test_shutdown_from_method (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  LoopWatch watch = { NULL };
+
+  g_mutex_init (&watch.lock);
+  g_cond_init (&watch.cond);
+  g_main_context_push_thread_default (context);
+  watch.daemon = pyro_daemon_new (NULL, 0, &error);
+  g_assert_no_error (error);
+  g_main_context_pop_thread_default (context);
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (watch.daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+  GThread *thread = g_thread_new ("watched-daemon", watched_loop_thread, &watch);
+
+  g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
+
+  /* The method's own reply may or may not get out before its connection
+   * is closed; what matters is that the call neither hangs nor crashes
+   * and the request loop ends. */
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "stop", NULL, G_VARIANT_TYPE_STRING, NULL, &error);
+  if (result != NULL)
+    g_assert_cmpstr (g_variant_get_string (result, NULL), ==, "stopping");
+  else
+    {
+      g_test_message ("stop() got: %s", error->message);
+      g_assert_true (g_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED) ||
+                     g_error_matches (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION));
+      g_clear_error (&error);
+    }
+
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&watch.lock);
+  while (!watch.loop_returned)
+    if (!g_cond_wait_until (&watch.cond, &watch.lock, deadline))
+      g_error ("request_loop() did not return after a method shut the daemon down");
+  g_mutex_unlock (&watch.lock);
+  g_thread_join (thread);
+
+  /* the daemon is gone for good */
+  g_autoptr(GVariant) after = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 1), NULL, NULL, &error);
+  g_assert_null (after);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+
+  g_clear_object (&proxy);
+  g_object_unref (watch.daemon);
+  g_mutex_clear (&watch.lock);
+  g_cond_clear (&watch.cond);
+}
+
+/* ---- a daemon inside the caller's own GMainContext ---------------------------------------- */
+
+typedef struct
+{
+  GVariant *result;
+  GError   *error;
+  gboolean  done;
+} AsyncOutcome;
+
+static void
+on_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  AsyncOutcome *outcome = user_data;
+  outcome->result = pyro_proxy_call_finish (PYRO_PROXY (source), res, &outcome->error);
+  outcome->done = TRUE;
+  g_main_context_wakeup (NULL);
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_main_context (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+
+  g_main_context_push_thread_default (context);
+  PyroDaemon *daemon = pyro_daemon_new (NULL, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+
+  /* No request_loop(): connections are accepted only while we iterate
+   * our context, and the async callback comes back in it too. */
+  for (int round = 0; round < 3; round++)
+    {
+      AsyncOutcome outcome = { NULL };
+      gboolean timed_out = FALSE;
+      GSource *timeout = g_timeout_source_new_seconds (PYRO_TEST_TIMEOUT_S);
+      g_source_set_callback (timeout, on_deadline, &timed_out, NULL);
+      g_source_attach (timeout, context);
+
+      pyro_proxy_call (proxy, "add", g_variant_new ("(xx)", round, 100), G_VARIANT_TYPE_INT64, NULL,
+                       on_call_done, &outcome);
+      while (!outcome.done && !timed_out)
+        g_main_context_iteration (context, TRUE);
+      g_source_destroy (timeout);
+      g_source_unref (timeout);
+
+      g_assert_false (timed_out);
+      g_assert_no_error (outcome.error);
+      g_assert_cmpint (g_variant_get_int64 (outcome.result), ==, round + 100);
+      g_variant_unref (outcome.result);
+      if (round == 1)
+        pyro_proxy_release (proxy);  /* the next round accepts a new connection */
+    }
+
+  g_clear_object (&proxy);
+  pyro_daemon_shutdown (daemon);
+  g_object_unref (daemon);
+  /* leftover sources (the shutdown's quit) run while the context is ours */
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/pyro/daemon/register", test_register);
+  g_test_add_func ("/pyro/daemon/register-bad-table", test_register_bad_table);
+  g_test_add_func ("/pyro/daemon/unregister-while-connected", test_unregister_while_connected);
+  g_test_add_func ("/pyro/daemon/call-arguments", test_call_arguments);
+  g_test_add_data_func ("/pyro/daemon/instance-mode/single", &mode_cases[0], test_instance_mode);
+  g_test_add_data_func ("/pyro/daemon/instance-mode/session", &mode_cases[1], test_instance_mode);
+  g_test_add_data_func ("/pyro/daemon/instance-mode/percall", &mode_cases[2], test_instance_mode);
+  g_test_add_func ("/pyro/daemon/oneway", test_oneway);
+  g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
+  g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
+  g_test_add_func ("/pyro/daemon/shutdown-with-clients", test_shutdown_with_clients);
+  g_test_add_func ("/pyro/daemon/shutdown-from-method", test_shutdown_from_method);
+  g_test_add_func ("/pyro/daemon/main-context", test_main_context);
+
+  return g_test_run ();
+}
