@@ -75,7 +75,8 @@ deps:
 # ---- library, tools, tests ----------------------------------------------
 $(B)/obj/%.o: %.c $(wildcard libpyro/include/pyro/*.h libpyro/src/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

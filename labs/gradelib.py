@@ -296,20 +296,28 @@ def pyro4():
     return Pyro4
 
 
-def python_call(uri, method, *args):
+def python_call(uri, method, *args, server=None):
     """Call @method on @uri with the real Python Pyro4 (the reference client).
-    A communication failure or timeout is reported as such."""
+    @server (a Process, optional) is the server behind @uri: if the call
+    fails because it crashed, the test says so."""
     Pyro4 = pyro4()
+    call = f"{method}({', '.join(repr(a) for a in args)})"
     try:
         with Pyro4.Proxy(uri) as proxy:
             return getattr(proxy, method)(*args)
     except Pyro4.errors.TimeoutError:
-        raise TimedOut(f"the server did not answer {method}{args!r} within {WAIT:g} s")
+        raise TimedOut(f"the server did not answer {call} within {WAIT:g} s")
     except Pyro4.errors.CommunicationError as e:
-        fail(f"calling {method}{args!r} with Python Pyro4 failed: {type(e).__name__}: {e}")
+        if server is not None:
+            try:
+                server.popen.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            server._check_died(f"answering {call}")
+        fail(f"calling {call} with Python Pyro4 failed: {type(e).__name__}: {e}")
     except Exception as e:
         remote = "".join(Pyro4.util.getPyroTraceback()) if hasattr(e, "_pyroTraceback") else ""
-        fail(f"calling {method}{args!r} with Python Pyro4 raised {type(e).__name__}: {e}\n{remote}".rstrip())
+        fail(f"calling {call} with Python Pyro4 raised {type(e).__name__}: {e}\n{remote}".rstrip())
 
 
 class ReferenceServer:

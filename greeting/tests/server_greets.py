@@ -5,7 +5,7 @@ from gradelib import *
 
 def test():
     server, uri = start_server()
-    answer = python_call(uri, "get_fortune", "Alice")
+    answer = python_call(uri, "get_fortune", "Alice", server=server)
     expected = greeting("Alice")
     if answer != expected:
         fail(f"get_fortune('Alice') returned {show(answer)},\n"

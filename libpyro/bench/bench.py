@@ -179,6 +179,14 @@ def run_round(impl, seconds, clients, tmpdir, log):
     return metrics, notes
 
 
+def measure_floor(c_bench, seconds):
+    """Raw loopback TCP ping-pongs (no Pyro): the fastest a sync call can be here."""
+    out = subprocess.run([c_bench, "floor", str(seconds)], stdout=subprocess.PIPE,
+                         universal_newlines=True, timeout=seconds + 60, check=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return {"floor_cps": r["calls"] / r["seconds"], "floor_p50": r["p50_us"]}
+
+
 def fmt(value):
     if value is None:
         return "-"
@@ -235,6 +243,7 @@ def main():
     log("bench: %d rounds, %.1f s per scenario, %d concurrent clients, %d CPUs, load %.2f"
         % (args.rounds, args.seconds, args.clients, os.cpu_count(), os.getloadavg()[0]))
     runs = {impl.name: [] for impl in impls}
+    floors = []
     notes = []
     with tempfile.TemporaryDirectory(prefix="pyro-bench-") as tmpdir:
         for n in range(args.rounds):
@@ -245,6 +254,8 @@ def main():
                 metrics, round_notes = run_round(impl, args.seconds, args.clients, tmpdir, log)
                 runs[impl.name].append(metrics)
                 notes += round_notes
+            floors.append(measure_floor(c_bench, args.seconds))
+            log("  floor   floor_cps=%.0f floor_p50=%.0f" % (floors[-1]["floor_cps"], floors[-1]["floor_p50"]))
 
     def medians(name):
         keys = runs[name][0].keys()
@@ -263,7 +274,14 @@ def main():
         "confirms none was lost).  8 clients: 8 processes calling add(1,2) at once.",
         "",
     ]
-    footer = [""]
+    floor_cps = statistics.median(f["floor_cps"] for f in floors)
+    floor_p50 = statistics.median(f["floor_p50"] for f in floors)
+    footer = ["",
+              "Loopback floor (64-byte TCP ping-pong between two threads, no Pyro): %.0f round trips/s,"
+              % floor_cps,
+              "p50 %.0f us.  No sync call can beat it, so on this machine the best possible"
+              % floor_p50,
+              "small-call ratio against Pyro4 is about %.1fx." % (floor_cps / py_med["small_cps"])]
     lost = [n for n in notes if "lost" in n]
     footer.append("Oneway calls lost: %s." % ("; ".join(lost) if lost else "none, in every round"))
     footer.append("All targets met." if all_met else "Some targets are NOT met.")

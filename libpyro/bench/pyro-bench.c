@@ -5,6 +5,11 @@
  *       "URI PYRO:bench@127.0.0.1:PORT" and runs until SIGINT/SIGTERM.
  *       It is its own process so the driver can read its peak RSS.
  *
+ *   pyro-bench floor SECONDS
+ *       No Pyro at all: 64-byte ping-pongs over a loopback TCP connection
+ *       between two threads.  The fastest any sync call can be on this
+ *       machine, printed in the same JSON form as a client scenario.
+ *
  *   pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]
  *       Runs one scenario against URI for about SECONDS seconds and prints
  *       one JSON line with what it measured.  START_AT (wall clock, in
@@ -18,6 +23,9 @@
  */
 #include <pyro/pyro.h>
 
+#include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,15 +455,118 @@ run_client (int argc, char **argv)
   return ok ? 0 : 1;
 }
 
+/* ---- the loopback floor ------------------------------------------------ */
+
+#define FLOOR_MESSAGE 64
+
+/* The echoing end of the floor measurement: sends back every message. */
+static gpointer
+floor_echo (gpointer data)
+{
+  g_autoptr(GSocket) socket = g_socket_accept (G_SOCKET (data), NULL, NULL);
+  char buffer[FLOOR_MESSAGE];
+
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  for (;;)
+    {
+      gsize got = 0;
+      while (got < sizeof buffer)
+        {
+          gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, NULL);
+          if (n <= 0)
+            return NULL;
+          got += n;
+        }
+      if (g_socket_send (socket, buffer, sizeof buffer, NULL, NULL) != sizeof buffer)
+        return NULL;
+    }
+}
+
+static gboolean
+floor_round_trip (GSocket *socket, GError **error)
+{
+  char buffer[FLOOR_MESSAGE] = { 0 };
+  gsize got = 0;
+
+  if (g_socket_send (socket, buffer, sizeof buffer, NULL, error) != sizeof buffer)
+    return FALSE;
+  while (got < sizeof buffer)
+    {
+      gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, error);
+      if (n <= 0)
+        return FALSE;
+      got += n;
+    }
+  return TRUE;
+}
+
+static int
+run_floor (double seconds)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_TCP, &error);
+  if (listener == NULL || !g_socket_bind (listener, any_port, TRUE, &error) ||
+      !g_socket_listen (listener, &error))
+    {
+      g_printerr ("pyro-bench: floor: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr(GSocketAddress) address = g_socket_get_local_address (listener, &error);
+  GThread *echo = g_thread_new ("floor-echo", floor_echo, listener);
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  Result result = { 0 };
+  result.latencies = g_array_sized_new (FALSE, FALSE, sizeof (double), 100000);
+
+  gboolean ok = socket != NULL && g_socket_connect (socket, address, NULL, &error);
+  if (ok)
+    {
+      g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+      ok = floor_round_trip (socket, &error);
+    }
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 now = start;
+  while (ok && now < end)
+    {
+      ok = floor_round_trip (socket, &error);
+      gint64 after = g_get_monotonic_time ();
+      double latency = after - now;
+      g_array_append_val (result.latencies, latency);
+      result.calls++;
+      now = after;
+    }
+  result.seconds = (now - start) / (double) G_USEC_PER_SEC;
+
+  /* Closing our end makes the echo thread's receive return 0. */
+  if (socket != NULL)
+    g_socket_close (socket, NULL);
+  g_thread_join (echo);
+  if (ok)
+    print_result ("floor", &result);
+  else
+    g_printerr ("pyro-bench: floor: %s\n", error ? error->message : "connection lost");
+  g_array_unref (result.latencies);
+  return ok ? 0 : 1;
+}
+
 int
 main (int argc, char **argv)
 {
   if (argc == 2 && g_str_equal (argv[1], "daemon"))
     return run_daemon ();
+  if (argc == 3 && g_str_equal (argv[1], "floor"))
+    return run_floor (g_ascii_strtod (argv[2], NULL));
   if (argc >= 5 && g_str_equal (argv[1], "client"))
     return run_client (argc, argv);
 
   g_printerr ("usage: pyro-bench daemon\n"
+              "       pyro-bench floor SECONDS\n"
               "       pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]\n"
               "scenarios: small echo1k oneway bigresult bigarg connect\n");
   return 2;

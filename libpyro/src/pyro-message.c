@@ -505,6 +505,9 @@ read_exactly (GInputStream  *in,
 
 /* ---- reading --------------------------------------------------------------- */
 
+/* The first read buffer of a message; it doubles as more data arrives. */
+#define READ_CHUNK_SIZE (1024 * 1024)
+
 /* Splits the annotation area into chunks.  Values are slices of @area, so
  * nothing is copied. */
 static gboolean
@@ -646,17 +649,29 @@ pyro_message_read (GInputStream  *in,
       return NULL;
     }
 
-  /* Annotations and body arrive in one read into one buffer; annotation
-   * values and the body are then slices of it. */
-  g_autofree guint8 *buffer = g_try_malloc (MAX (rest, 1));
-  if (buffer == NULL)
+  /* Annotations and body arrive in one buffer; annotation values and the
+   * body are then slices of it.  The buffer grows with the bytes that
+   * actually arrive, not with the size the header claims: a peer that
+   * announces 2 GiB and sends nothing must not cost 2 GiB. */
+  gsize capacity = MIN (rest, READ_CHUNK_SIZE), have = 0;
+  g_autofree guint8 *buffer = g_malloc (MAX (capacity, 1));
+  for (;;)
     {
-      g_set_error (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
-                   "message too large (cannot allocate %" G_GSIZE_FORMAT " bytes)", rest);
-      return NULL;
+      if (!read_exactly (in, buffer + have, capacity - have, PYRO_HEADER_SIZE + have, total, cancellable, error))
+        return NULL;
+      have = capacity;
+      if (have == rest)
+        break;
+      capacity = MIN (rest, 2 * capacity);
+      guint8 *bigger = g_try_realloc (buffer, capacity);
+      if (bigger == NULL)
+        {
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
+                       "message too large (cannot allocate %" G_GSIZE_FORMAT " bytes)", rest);
+          return NULL;
+        }
+      buffer = bigger;
     }
-  if (!read_exactly (in, buffer, rest, PYRO_HEADER_SIZE, total, cancellable, error))
-    return NULL;
 
   g_autoptr(GBytes) all = g_bytes_new_take (g_steal_pointer (&buffer), rest);
   g_autoptr(GBytes) area = g_bytes_new_from_bytes (all, 0, header.annotations_size);
@@ -673,8 +688,9 @@ pyro_message_read (GInputStream  *in,
 
   if (msg->flags & PYRO_FLAG_COMPRESSED)
     {
-      GBytes *inflated = inflate_body (body, max_size != 0 ? MIN (max_size, PYRO_MAX_BODY_SIZE) : PYRO_MAX_BODY_SIZE,
-                                       error);
+      /* Without a limit, still nothing the protocol could not describe. */
+      gsize limit = (max_size != 0 && max_size < PYRO_MAX_BODY_SIZE) ? max_size : PYRO_MAX_BODY_SIZE;
+      GBytes *inflated = inflate_body (body, limit, error);
       if (inflated == NULL)
         return NULL;
       g_bytes_unref (body);

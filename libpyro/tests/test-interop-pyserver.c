@@ -170,7 +170,14 @@ test_special_floats (Fixture *fixture, gconstpointer data)
   g_autoptr(GVariant) inf = call (fixture->proxy, "get_inf", NULL, NULL);
   g_autoptr(GVariant) neg_inf = call (fixture->proxy, "get_neg_inf", NULL, "d");
   /* And back: Python must receive them as floats, not strings. */
-  g_autoptr(GVariant) round_trip = call (fixture->proxy, "echo", "(@ad [nan, inf, -inf])", "ad");
+  static const double specials[] = { NAN, INFINITY, -INFINITY };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) round_trip =
+    pyro_proxy_call_sync (fixture->proxy, "echo",
+                          g_variant_new ("(@ad)", g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, specials,
+                                                                             3, sizeof (double))),
+                          G_VARIANT_TYPE ("ad"), NULL, &error);
+  g_assert_no_error (error);
 
   g_assert_true (isnan (g_variant_get_double (nan)));
   g_assert_true (g_variant_is_of_type (inf, G_VARIANT_TYPE_DOUBLE));

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -271,6 +272,7 @@ test_registry_bad_storage (void)
 typedef struct
 {
   GThread        *thread;
+  GMainContext   *context;
   GMutex          lock;
   GCond           cond;
   gboolean        ready;
@@ -284,12 +286,12 @@ static gpointer
 ns_thread_main (gpointer data)
 {
   NsThread *t = data;
-  GMainContext *context = g_main_context_new ();
+  GMainContext *context = t->context;
   g_main_context_push_thread_default (context);
 
   PyroNameServer *ns = pyro_name_server_new ("127.0.0.1", 0, t->storage, &t->error);
   if (ns != NULL && t->broadcast)
-    pyro_name_server_start_broadcast (ns, "127.0.0.1", 0, &t->error);
+    pyro_name_server_start_broadcast (ns, "127.0.0.1", (guint16) atoi (g_getenv ("PYRO_NS_BCPORT")), &t->error);
   g_mutex_lock (&t->lock);
   t->ns = ns;
   t->ready = TRUE;
@@ -299,8 +301,10 @@ ns_thread_main (gpointer data)
   if (ns != NULL && t->error == NULL)
     pyro_daemon_request_loop (pyro_name_server_get_daemon (ns));
 
+  /* Freed here, with our context still thread-default, so that the
+   * daemon's sources are destroyed in the context they belong to. */
+  pyro_name_server_free (ns);
   g_main_context_pop_thread_default (context);
-  g_main_context_unref (context);
   return NULL;
 }
 
@@ -312,6 +316,7 @@ ns_thread_start (const char *storage, gboolean broadcast)
   g_cond_init (&t->cond);
   t->storage = g_strdup (storage);
   t->broadcast = broadcast;
+  t->context = g_main_context_new ();
   t->thread = g_thread_new ("nameserver", ns_thread_main, t);
   g_mutex_lock (&t->lock);
   while (!t->ready)
@@ -322,12 +327,22 @@ ns_thread_start (const char *storage, gboolean broadcast)
   return t;
 }
 
+static gboolean
+shutdown_in_context (gpointer data)
+{
+  pyro_daemon_shutdown (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The shutdown runs in the name server's own thread, as a signal handler
+ * would in pyro-ns: the daemon's pending accept is then cancelled in the
+ * context that owns it. */
 static void
 ns_thread_stop (NsThread *t)
 {
-  pyro_daemon_shutdown (pyro_name_server_get_daemon (t->ns));
+  g_main_context_invoke (t->context, shutdown_in_context, pyro_name_server_get_daemon (t->ns));
   g_thread_join (t->thread);
-  pyro_name_server_free (t->ns);
+  g_main_context_unref (t->context);
   g_mutex_clear (&t->lock);
   g_cond_clear (&t->cond);
   g_free (t->storage);
@@ -509,15 +524,9 @@ test_locate_broadcast (void)
   NsThread *t = ns_thread_start (NULL, TRUE);
   g_autoptr(GError) error = NULL;
   guint16 bcport = pyro_name_server_get_broadcast_port (t->ns);
-  g_assert_cmpuint (bcport, !=, 0);
+  g_assert_cmpuint (bcport, ==, atoi (g_getenv ("PYRO_NS_BCPORT")));
 
-  /* no NS on the configured host/port: discovery must find it */
-  g_setenv ("PYRO_BROADCAST_ADDRS", "127.0.0.1", TRUE);
-  g_setenv ("PYRO_NS_HOST", "127.0.0.1", TRUE);
-  g_setenv ("PYRO_NS_PORT", "1", TRUE);
-  g_autofree char *bc_text = g_strdup_printf ("%u", bcport);
-  g_setenv ("PYRO_NS_BCPORT", bc_text, TRUE);
-
+  /* main() configured a closed NS port: discovery must find it */
   g_autoptr(PyroProxy) ns = pyro_naming_locate (NULL, 0, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (pyro_uri_equal (pyro_proxy_get_uri (ns), pyro_name_server_get_uri (t->ns)));
@@ -543,15 +552,35 @@ test_locate_broadcast (void)
   g_clear_error (&error);
   g_assert_null (pyro_naming_locate ("127.0.0.1", 1, NULL, &error));
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_NAMING);
+}
 
-  g_unsetenv ("PYRO_NS_HOST");
-  g_unsetenv ("PYRO_NS_PORT");
-  g_unsetenv ("PYRO_NS_BCPORT");
+/* A UDP port nobody uses right now, for the broadcast responder. */
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
+                                            &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (socket, any_port, FALSE, &error));
+  g_autoptr(GSocketAddress) bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
 int
 main (int argc, char **argv)
 {
+  /* Before any thread starts (setenv is not thread-safe): keep discovery
+   * on loopback, on a free port, and point the default name server
+   * address at a closed port. */
+  g_autofree char *bcport = g_strdup_printf ("%u", free_udp_port ());
+  g_setenv ("PYRO_BROADCAST_ADDRS", "127.0.0.1", TRUE);
+  g_setenv ("PYRO_NS_HOST", "127.0.0.1", TRUE);
+  g_setenv ("PYRO_NS_PORT", "1", TRUE);
+  g_setenv ("PYRO_NS_BCPORT", bcport, TRUE);
+
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/pyro/nameserver/registry/basics", test_registry_basics);
   g_test_add_func ("/pyro/nameserver/registry/list", test_registry_list);

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 char *
@@ -88,11 +89,22 @@ async_wait_run (GMainContext *context,
 
 /* ---- child processes ------------------------------------------------------ */
 
+/* Runs in the child between fork and exec: if the test process dies (a
+ * failed assertion aborts it), the kernel sends the child SIGTERM, so no
+ * server outlives its test.  (The signal follows the forking thread; every
+ * test spawns from its main thread.) */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static GSubprocessLauncher *
 make_launcher (const char * const *extra_env, GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
 
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   g_subprocess_launcher_setenv (launcher, "PYRO_SERIALIZER", "json", TRUE);
   g_subprocess_launcher_setenv (launcher, "PYRO_BROADCAST_ADDRS", "127.0.0.1", TRUE);
   g_subprocess_launcher_setenv (launcher, "PYTHONUNBUFFERED", "1", TRUE);

@@ -4,6 +4,10 @@
  * exposed method, a daemon, register the class, print the URI, and run
  * the request loop.  This C version does exactly the same steps with
  * libpyro, so a Python client (greeting-client.py) can call it too.
+ *
+ * With --ns it also registers the object with the name server as
+ * "example.greeting" (the course's name-server variant), so a client can
+ * use the URI "PYRONAME:example.greeting" instead of the printed one.
  */
 #include <pyro/pyro.h>
 #include <stdio.h>
@@ -53,10 +57,25 @@ static const PyroClass greeting_class = {
   .instance_mode = PYRO_INSTANCE_SESSION,
 };
 
+/* The name the --ns variant registers, as in Pyro4's tutorial. */
+#define GREETING_NAME "example.greeting"
+
+/* ns = Pyro4.locateNS(); ns.register("example.greeting", uri) */
+static gboolean
+register_with_name_server (PyroUri *uri, GError **error)
+{
+  g_autoptr(PyroProxy) ns = pyro_naming_locate (NULL, 0, NULL, error);
+  if (ns == NULL)
+    return FALSE;
+  return pyro_naming_register (ns, GREETING_NAME, pyro_uri_to_string (uri),
+                               FALSE, NULL, NULL, error);
+}
+
 int
-main (void)
+main (int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
+  gboolean use_name_server = argc > 1 && g_strcmp0 (argv[1], "--ns") == 0;
 
   /* daemon = Pyro4.Daemon(): listen on localhost, on a free port. */
   g_autoptr(PyroDaemon) daemon = pyro_daemon_new (NULL, 0, &error);
@@ -75,6 +94,16 @@ main (void)
       return EXIT_FAILURE;
     }
 
+  if (use_name_server && !register_with_name_server (uri, &error))
+    {
+      pyro_error_print (error);
+      return EXIT_FAILURE;
+    }
+
+  /* Ctrl-C (SIGINT) or SIGTERM will stop the daemon cleanly.  Set this up
+   * before printing the URI: whoever reads the URI may stop us right away. */
+  pyro_daemon_stop_on_unix_signals (daemon);
+
   /* print("Ready. Object uri =", uri)
    * fflush matters: when stdout is a pipe (a test, or a script that starts
    * the server) C buffers the line, and whoever waits for the URI would
@@ -82,8 +111,7 @@ main (void)
   printf ("Ready. Object uri = %s\n", pyro_uri_to_string (uri));
   fflush (stdout);
 
-  /* daemon.requestLoop(): serve calls until Ctrl-C (SIGINT) or SIGTERM. */
-  pyro_daemon_stop_on_unix_signals (daemon);
+  /* daemon.requestLoop(): serve calls until a signal stops the daemon. */
   pyro_daemon_request_loop (daemon);
 
   return EXIT_SUCCESS;

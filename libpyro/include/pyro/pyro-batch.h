@@ -24,9 +24,10 @@ G_BEGIN_DECLS
 
 /** The GType of ::PyroBatch. */
 #define PYRO_TYPE_BATCH (pyro_batch_get_type ())
+/** A queue of calls sent together in one batch request (a GObject). */
 G_DECLARE_FINAL_TYPE (PyroBatch, pyro_batch, PYRO, BATCH, GObject)
 
-/** @return (transfer full): an empty batch of calls on @proxy's object */
+/** @return (transfer full): an empty batch of calls on @p proxy's object */
 PyroBatch *pyro_batch_new (PyroProxy *proxy);
 
 /**
@@ -42,7 +43,7 @@ guint pyro_batch_get_length (PyroBatch *batch);
  * Sends the queued calls and waits; the queue is empty afterwards.
  *
  * @return (transfer full) (nullable): an "av" with one result per call,
- *   or NULL with @error set to the first call's failure; the results of
+ *   or NULL with @p error set to the first call's failure; the results of
  *   the calls before it are then in pyro_batch_get_completed()
  */
 GVariant *pyro_batch_run_sync (PyroBatch *batch, GCancellable *cancellable, GError **error);

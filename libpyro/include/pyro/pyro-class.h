@@ -58,7 +58,7 @@ typedef struct _PyroDaemon PyroDaemon;
  *   #PYRO_ERROR with e.g. #PYRO_ERROR_VALUE to raise `ValueError`
  * @return (transfer full) (nullable): the result, of the method's
  *   out_signature (a floating reference is fine), or NULL: NULL with
- *   @error set raises the error remotely, NULL without it returns `None`
+ *   @p error set raises the error remotely, NULL without it returns `None`
  */
 typedef GVariant *(*PyroMethodFunc) (gpointer         instance,
                                      GVariant        *args,
@@ -77,7 +77,7 @@ typedef enum
 } PyroMethodFlags;
 
 /**
- * One method in a class table.  Tables end with an entry whose @name is NULL.
+ * One method in a class table.  Tables end with an entry whose @p name is NULL.
  */
 typedef struct
 {
@@ -93,8 +93,8 @@ typedef struct
 } PyroMethod;
 
 /**
- * Reads an exposed attribute (a Python `@property`).
- * @return (transfer full): the value, of the attribute's signature, or NULL with @error set
+ * Reads an exposed attribute (a Python property).
+ * @return (transfer full): the value, of the attribute's signature, or NULL with @p error set
  */
 typedef GVariant *(*PyroGetterFunc) (gpointer         instance,
                                      PyroInvocation  *invocation,
@@ -102,14 +102,14 @@ typedef GVariant *(*PyroGetterFunc) (gpointer         instance,
 /**
  * Writes an exposed attribute.
  * @param value (transfer none): the new value, already checked against the signature
- * @return TRUE, or FALSE with @error set
+ * @return TRUE, or FALSE with @p error set
  */
 typedef gboolean (*PyroSetterFunc) (gpointer         instance,
                                     GVariant        *value,
                                     PyroInvocation  *invocation,
                                     GError         **error);
 
-/** An exposed attribute.  Tables end with an entry whose @name is NULL. */
+/** An exposed attribute.  Tables end with an entry whose @p name is NULL. */
 typedef struct
 {
   const char *name;      /**< the attribute name */
@@ -136,7 +136,7 @@ typedef struct
   /** Makes an instance for pyro_daemon_register_class(); receives the
    * class_data given at registration. NULL: instances are NULL. */
   gpointer (*instance_new) (gpointer class_data);
-  /** Frees an instance made by @instance_new (may be NULL). */
+  /** Frees an instance made by @p instance_new (may be NULL). */
   GDestroyNotify instance_free;
 } PyroClass;
 
@@ -146,7 +146,7 @@ typedef struct
  * @param state the state given to pyro_invocation_return_stream()
  * @param error return location for an error that ends the stream
  * @return (transfer full) (nullable): the next item (floating is fine),
- *   or NULL: NULL without @error set ends the stream normally
+ *   or NULL: NULL without @p error set ends the stream normally
  *   (the client sees StopIteration)
  */
 typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
@@ -157,10 +157,10 @@ typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
  * flagged #PYRO_METHOD_STREAM; the method then returns NULL.
  *
  * The client pulls items one by one (`Pyro.Daemon.get_next_stream_item`).
- * The daemon frees @state with @free_state when the stream ends, is
+ * The daemon frees @p state with @p free_state when the stream ends, is
  * closed by the client, or was abandoned: a stream whose connection
  * closed lingers (30 s by default, any connection may continue it) and is
- * then freed; see pyro_daemon_set_stream_limits().  @next runs in the
+ * then freed; see pyro_daemon_set_stream_limits().  @p next runs in the
  * worker thread of whichever connection asks, one call at a time.
  *
  * @code
@@ -181,8 +181,8 @@ typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
  *
  * @param invocation the call
  * @param next produces each item
- * @param state (transfer full): handed to @next
- * @param free_state (nullable): frees @state
+ * @param state (transfer full): handed to @p next
+ * @param free_state (nullable): frees @p state
  */
 void pyro_invocation_return_stream (PyroInvocation     *invocation,
                                     PyroStreamNextFunc  next,

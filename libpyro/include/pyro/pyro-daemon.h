@@ -36,6 +36,7 @@ G_BEGIN_DECLS
 
 /** The GType of ::PyroDaemon. */
 #define PYRO_TYPE_DAEMON (pyro_daemon_get_type ())
+/** A Pyro4 daemon: serves registered objects to clients (a GObject). */
 G_DECLARE_FINAL_TYPE (PyroDaemon, pyro_daemon, PYRO, DAEMON, GObject)
 
 /** The object id under which every daemon serves its own `Pyro.Daemon` object. */
@@ -45,12 +46,12 @@ G_DECLARE_FINAL_TYPE (PyroDaemon, pyro_daemon, PYRO, DAEMON, GObject)
 #define PYRO_DAEMON_DEFAULT_POOL_SIZE 40
 
 /**
- * Creates a daemon listening on @host:@port.
+ * Creates a daemon listening on @p host:@p port.
  *
  * @param host (nullable): address or name to bind; NULL means "localhost" as in Pyro4
  * @param port TCP port; 0 picks a free one
  * @param error return location for a #PYRO_ERROR_COMMUNICATION error
- * @return (transfer full) (nullable): the daemon, or NULL with @error set
+ * @return (transfer full) (nullable): the daemon, or NULL with @p error set
  */
 PyroDaemon *pyro_daemon_new (const char *host, guint16 port, GError **error);
 
@@ -71,7 +72,7 @@ PyroUri *pyro_daemon_register_object (PyroDaemon       *daemon,
 
 /**
  * Registers a class (Pyro4's `register(Class)`): instances are made by
- * klass->instance_new(@class_data) according to klass->instance_mode, and
+ * klass->instance_new(@p class_data) according to klass->instance_mode, and
  * freed with klass->instance_free (session: when the connection closes;
  * percall: after the call; single: with the daemon).
  *
@@ -84,11 +85,11 @@ PyroUri *pyro_daemon_register_class (PyroDaemon       *daemon,
                                      const char       *object_id,
                                      GError          **error);
 
-/** Removes a registration. @return TRUE if @object_id was registered. */
+/** Removes a registration. @return TRUE if @p object_id was registered. */
 gboolean pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id);
 
 /**
- * The URI clients use for @object_id on this daemon (registered or not).
+ * The URI clients use for @p object_id on this daemon (registered or not).
  * @return (transfer full): the URI
  */
 PyroUri *pyro_daemon_uri_for (PyroDaemon *daemon, const char *object_id);
@@ -155,7 +156,7 @@ void pyro_daemon_request_loop (PyroDaemon *daemon);
 void pyro_daemon_shutdown (PyroDaemon *daemon);
 
 /**
- * Shuts @daemon down when the process receives SIGINT or SIGTERM (through
+ * Shuts @p daemon down when the process receives SIGINT or SIGTERM (through
  * g_unix_signal_add() in the daemon's context), so Ctrl-C ends
  * pyro_daemon_request_loop() cleanly.
  */

@@ -58,7 +58,7 @@ GQuark pyro_error_quark (void);
  * @param class_name the Python class, e.g. "builtins.ValueError" (copied)
  * @param traceback (nullable): NULL-terminated remote traceback lines (copied)
  * @param message the exception text (printf-style format)
- * @return (transfer full): a new GError whose code is derived from @class_name
+ * @return (transfer full): a new GError whose code is derived from @p class_name
  */
 GError *pyro_error_new_remote (const char          *class_name,
                                const char * const  *traceback,
@@ -66,7 +66,7 @@ GError *pyro_error_new_remote (const char          *class_name,
                                ...) G_GNUC_PRINTF (3, 4);
 
 /**
- * The Python class of the exception behind @error.
+ * The Python class of the exception behind @p error.
  *
  * For an error that came over the wire this is the class the remote side
  * sent; for a local libpyro error it is the Pyro4 class that matches the
@@ -79,7 +79,7 @@ GError *pyro_error_new_remote (const char          *class_name,
 const char *pyro_error_get_remote_class (const GError *error);
 
 /**
- * The remote traceback lines of @error, each ending in "\n".
+ * The remote traceback lines of @p error, each ending in "\n".
  *
  * @return (transfer none) (nullable): NULL-terminated lines, or NULL when
  *   the error did not come from a remote peer or carried no traceback
@@ -87,13 +87,13 @@ const char *pyro_error_get_remote_class (const GError *error);
 const char * const *pyro_error_get_remote_traceback (const GError *error);
 
 /**
- * TRUE if @error stands for an exception raised on the remote side
+ * TRUE if @p error stands for an exception raised on the remote side
  * (as opposed to a local or communication failure).
  */
 gboolean pyro_error_is_remote (const GError *error);
 
 /**
- * Formats @error the way Pyro4's `Pyro4.util.excepthook` does:
+ * Formats @p error the way Pyro4's `Pyro4.util.excepthook` does:
  * "Class: message", then the remote traceback framed by
  * " +--- This exception occured remotely (Pyro) - Remote traceback:" and
  * " +--- End of remote traceback".
@@ -102,7 +102,7 @@ gboolean pyro_error_is_remote (const GError *error);
  */
 char *pyro_error_format (const GError *error);
 
-/** Prints pyro_error_format() of @error on stderr. */
+/** Prints pyro_error_format() of @p error on stderr. */
 void pyro_error_print (const GError *error);
 
 G_END_DECLS

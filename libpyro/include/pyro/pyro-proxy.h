@@ -21,7 +21,7 @@ G_BEGIN_DECLS
  * thread).  Arguments are a GVariant tuple; JSON carries it as a list.
  *
  * @code
- * g_autoptr(PyroProxy) proxy = pyro_proxy_new ("PYRO:obj_1@localhost:9999", &error);
+ * g_autoptr(PyroProxy) proxy = pyro_proxy_new ("PYRO:obj_1@p localhost:9999", &error);
  * g_autoptr(GVariant) answer = pyro_proxy_call_sync (proxy, "get_fortune",
  *                                                    g_variant_new ("(s)", "Alice"),
  *                                                    G_VARIANT_TYPE_STRING, NULL, &error);
@@ -36,10 +36,11 @@ G_BEGIN_DECLS
 
 /** The GType of ::PyroProxy. */
 #define PYRO_TYPE_PROXY (pyro_proxy_get_type ())
+/** A proxy for one remote object (a GObject); safe to share between threads. */
 G_DECLARE_FINAL_TYPE (PyroProxy, pyro_proxy, PYRO, PROXY, GObject)
 
 /**
- * Creates a proxy for @uri.  Nothing is sent until the first call.
+ * Creates a proxy for @p uri.  Nothing is sent until the first call.
  *
  * @param uri a URI string ("PYRO:...")
  * @param error return location for a #PYRO_ERROR_FAILED error on a bad URI
@@ -90,7 +91,7 @@ typedef enum
 } PyroCallFlags;
 
 /**
- * Calls @method and waits for its result.
+ * Calls @p method and waits for its result.
  *
  * @param method the method name
  * @param params (nullable): the arguments, a tuple (a floating reference is consumed); NULL means "()"
@@ -101,7 +102,7 @@ typedef enum
  * @param cancellable (nullable): cancels the wait
  * @param error return location for the error or remote exception
  * @return (transfer full) (nullable): the result (never floating), or NULL
- *   with @error set.  A oneway call returns an empty "mv".
+ *   with @p error set.  A oneway call returns an empty "mv".
  */
 GVariant *pyro_proxy_call_sync (PyroProxy           *proxy,
                                 const char          *method,
@@ -126,7 +127,7 @@ GVariant *pyro_proxy_call_full_sync (PyroProxy           *proxy,
                                      GError             **error);
 
 /**
- * Starts a call in a worker thread and returns at once; @callback runs
+ * Starts a call in a worker thread and returns at once; @p callback runs
  * in the thread-default GMainContext of the caller.  Several calls may be
  * outstanding on one proxy: they take turns on its connection.
  */
@@ -156,13 +157,13 @@ gboolean pyro_proxy_call_oneway (PyroProxy   *proxy,
                                  GError     **error);
 
 /**
- * Reads an exposed attribute of the remote object (a Python `@property`),
+ * Reads an exposed attribute of the remote object (a Python `@p property`),
  * as `proxy.name` does in Pyro4.  An attribute the metadata does not list
  * is refused locally with #PYRO_ERROR_UNKNOWN_METHOD.
  *
  * @param name the attribute name
  * @param type (nullable): the type you expect (as for pyro_proxy_call_sync())
- * @return (transfer full) (nullable): the value, or NULL with @error set
+ * @return (transfer full) (nullable): the value, or NULL with @p error set
  */
 GVariant *pyro_proxy_get_attribute (PyroProxy          *proxy,
                                     const char         *name,
@@ -174,7 +175,7 @@ GVariant *pyro_proxy_get_attribute (PyroProxy          *proxy,
  * Writes an exposed attribute (`proxy.name = value` in Pyro4).
  *
  * @param value the new value (a floating reference is consumed)
- * @return TRUE, or FALSE with @error set (read-only or unknown attribute:
+ * @return TRUE, or FALSE with @p error set (read-only or unknown attribute:
  *   #PYRO_ERROR_UNKNOWN_METHOD)
  */
 gboolean pyro_proxy_set_attribute (PyroProxy     *proxy,

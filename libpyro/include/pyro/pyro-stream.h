@@ -31,13 +31,14 @@ G_BEGIN_DECLS
 
 /** The GType of ::PyroStream. */
 #define PYRO_TYPE_STREAM (pyro_stream_get_type ())
+/** The client side of one remote item stream (a GObject). */
 G_DECLARE_FINAL_TYPE (PyroStream, pyro_stream, PYRO, STREAM, GObject)
 
 /**
- * Calls @method, which must return an item stream.
+ * Calls @p method, which must return an item stream.
  *
  * @param params (nullable): the arguments tuple (floating consumed)
- * @return (transfer full) (nullable): the stream, or NULL with @error set
+ * @return (transfer full) (nullable): the stream, or NULL with @p error set
  *   (also when the method returned an ordinary value)
  */
 PyroStream *pyro_proxy_call_stream_sync (PyroProxy     *proxy,
@@ -50,8 +51,8 @@ PyroStream *pyro_proxy_call_stream_sync (PyroProxy     *proxy,
  * Fetches the next item.
  *
  * @param item_type (nullable): the type you expect each item to have
- * @return (transfer full) (nullable): the item; NULL without @error at the
- *   end of the stream; NULL with @error when it failed (e.g. a stream the
+ * @return (transfer full) (nullable): the item; NULL without @p error at the
+ *   end of the stream; NULL with @p error when it failed (e.g. a stream the
  *   daemon no longer knows: "item stream terminated")
  */
 GVariant *pyro_stream_next (PyroStream          *stream,

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
  *
  * Forms accepted (the protocol is case-insensitive):
  *
- *     PYRO:<objectid>@<host>:<port>      PYRO:thing@localhost:9999
+ *     PYRO:<objectid>@<host>:<port>      PYRO:thing@p localhost:9999
  *     PYRO:<objectid>@[<ipv6>]:<port>    PYRO:thing@[::1]:9999
  *     PYRO:<objectid>@./u:<socketpath>   PYRO:thing@./u:/tmp/sock
  *     PYRONAME:<name>[@<nshost>[:<nsport>]]
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 /** The kind of a ::PyroUri. */
 typedef enum
 {
-  PYRO_URI_PYRO,     /**< PYRO:object\@location: a direct address */
+  PYRO_URI_PYRO,     /**< PYRO:object@p location: a direct address */
   PYRO_URI_PYRONAME, /**< PYRONAME:name: resolved through the name server */
   PYRO_URI_PYROMETA, /**< PYROMETA:tags: resolved by metadata tags */
 } PyroUriProtocol;
@@ -32,15 +32,16 @@ typedef struct _PyroUri PyroUri;
 
 /** The GType of the ::PyroUri boxed type. */
 #define PYRO_TYPE_URI (pyro_uri_get_type ())
+/** @return the GType of ::PyroUri */
 GType pyro_uri_get_type (void) G_GNUC_CONST;
 
 /**
- * Parses @text.
+ * Parses @p text.
  *
- * @param text a URI such as "PYRO:obj_1@localhost:9090"
+ * @param text a URI such as "PYRO:obj_1@p localhost:9090"
  * @param error return location for a #PYRO_ERROR_FAILED error naming what
  *   is wrong ("invalid uri (protocol)", "invalid port in uri, port=...")
- * @return (transfer full) (nullable): the URI, or NULL with @error set
+ * @return (transfer full) (nullable): the URI, or NULL with @p error set
  */
 PyroUri *pyro_uri_parse (const char *text, GError **error);
 
@@ -54,12 +55,12 @@ PyroUri *pyro_uri_parse (const char *text, GError **error);
  */
 PyroUri *pyro_uri_new (const char *object_id, const char *host, guint16 port);
 
-/** Adds a reference. @return (transfer full): @uri */
+/** Adds a reference. @return (transfer full): @p uri */
 PyroUri *pyro_uri_ref (PyroUri *uri);
-/** Drops a reference; the last one frees @uri. */
+/** Drops a reference; the last one frees @p uri. */
 void pyro_uri_unref (PyroUri *uri);
 
-/** @return the protocol of @uri */
+/** @return the protocol of @p uri */
 PyroUriProtocol pyro_uri_get_protocol (const PyroUri *uri);
 /** @return (transfer none): the object id (PYRO:) or the name (PYRONAME:), or
  * the comma-separated tags (PYROMETA:) */
@@ -73,10 +74,10 @@ guint16 pyro_uri_get_port (const PyroUri *uri);
 const char *pyro_uri_get_socket_path (const PyroUri *uri);
 
 /**
- * The canonical text, e.g. "PYRO:obj@localhost:9090"; IPv6 hosts are
+ * The canonical text, e.g. "PYRO:obj@p localhost:9090"; IPv6 hosts are
  * bracketed.
  *
- * @return (transfer none): a string owned by @uri
+ * @return (transfer none): a string owned by @p uri
  */
 const char *pyro_uri_to_string (const PyroUri *uri);
 

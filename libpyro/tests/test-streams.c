@@ -1,0 +1,551 @@
+/* test-streams.c: item streams (Pyro4's remote iterators and generators).
+ *
+ * A stream consumed fully, closed early (the daemon frees it: its free
+ * function runs), abandoned (the client disconnects: freed after the
+ * linger time, continued by another connection before that) and expired
+ * (lifetime); against a C daemon from a C and a Python client, and from a
+ * C client against a Python generator.  Bad input: a stream id that does
+ * not exist, a stream that fails, a stream of the wrong item type.
+ */
+#include <string.h>
+
+#include "testutil.h"
+
+/* ---- a C class whose methods return streams ----------------------------- */
+
+static gint n_freed;  /* how many stream states were freed (atomic) */
+
+typedef struct
+{
+  gint64 n;
+  gint64 next;
+  gint64 fail_at;   /* -1: never fails */
+  gboolean wrong_type;
+} Counter;
+
+static void
+counter_free (gpointer data)
+{
+  g_free (data);
+  g_atomic_int_inc (&n_freed);
+}
+
+static GVariant *
+counter_next (gpointer state, GError **error)
+{
+  Counter *counter = state;
+
+  if (counter->next == counter->fail_at)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "counter broke at %" G_GINT64_FORMAT, counter->next);
+      return NULL;
+    }
+  if (counter->next >= counter->n)
+    return NULL;
+  gint64 item = 10 * counter->next++;
+  if (counter->wrong_type)
+    return g_variant_new_string ("ten");
+  return g_variant_new_int64 (item);
+}
+
+static GVariant *
+start_counter (GVariant *args, PyroInvocation *invocation, gint64 fail_at, gboolean wrong_type)
+{
+  Counter *counter = g_new0 (Counter, 1);
+  g_variant_get (args, "(x)", &counter->n);
+  counter->fail_at = fail_at;
+  counter->wrong_type = wrong_type;
+  pyro_invocation_return_stream (invocation, counter_next, counter, counter_free);
+  return NULL;
+}
+
+static GVariant *
+thing_gen (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return start_counter (args, invocation, -1, FALSE);
+}
+
+static GVariant *
+thing_gen_failing (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return start_counter (args, invocation, 2, FALSE);
+}
+
+static GVariant *
+thing_gen_wrong (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return start_counter (args, invocation, -1, TRUE);
+}
+
+static GVariant *
+thing_add (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gint64 a, b;
+  g_variant_get (args, "(xx)", &a, &b);
+  return g_variant_new_int64 (a + b);
+}
+
+static const PyroMethod thing_methods[] = {
+  { "gen", "(x)", "x", thing_gen, PYRO_METHOD_STREAM, "n" },
+  { "gen_failing", "(x)", "x", thing_gen_failing, PYRO_METHOD_STREAM, "n" },
+  { "gen_wrong", "(x)", "x", thing_gen_wrong, PYRO_METHOD_STREAM, "n" },
+  { "add", "(xx)", "x", thing_add, 0, "a,b" },
+  { NULL }
+};
+
+static const PyroClass thing_class = {
+  .name = "Thing",
+  .methods = thing_methods,
+};
+
+/* ---- fixture: a C daemon with "thing" ------------------------------------ */
+
+typedef struct
+{
+  PyroTestDaemon *daemon;
+  char           *uri;
+  PyroProxy      *proxy;
+} Fixture;
+
+typedef struct
+{
+  double linger;
+  double lifetime;
+} Limits;
+
+static const Limits default_limits = { 30, 0 };
+static const Limits short_linger = { 0.5, 0 };
+static const Limits short_lifetime = { 30, 0.5 };
+
+static void
+setup_daemon (PyroDaemon *daemon, gpointer user_data)
+{
+  const Limits *limits = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
+  g_assert_no_error (error);
+  pyro_daemon_set_stream_limits (daemon, limits->linger, limits->lifetime);
+}
+
+static PyroProxy *
+new_proxy (const char *uri)
+{
+  g_autoptr(GError) error = NULL;
+  PyroProxy *proxy = pyro_proxy_new (uri, &error);
+  g_assert_no_error (error);
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  return proxy;
+}
+
+static void
+fixture_setup (Fixture *fixture, gconstpointer data)
+{
+  g_atomic_int_set (&n_freed, 0);
+  fixture->daemon = pyro_test_daemon_start (setup_daemon, (gpointer) (data ? data : &default_limits));
+  fixture->uri = pyro_test_daemon_uri (fixture->daemon, "thing");
+  fixture->proxy = new_proxy (fixture->uri);
+}
+
+static void
+fixture_teardown (Fixture *fixture, gconstpointer data)
+{
+  g_clear_object (&fixture->proxy);
+  pyro_test_daemon_stop (fixture->daemon);
+  g_free (fixture->uri);
+}
+
+/* Waits (bounded) until @count stream states have been freed. */
+static void
+wait_freed (int count)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&n_freed) < count && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, count);
+}
+
+static gint64
+next_int (PyroStream *stream)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) item = pyro_stream_next (stream, G_VARIANT_TYPE_INT64, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (item);
+  return g_variant_get_int64 (item);
+}
+
+/* Asks @stream for items until it fails (bounded); returns that error. */
+static GError *
+next_until_error (PyroStream *stream)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      GError *error = NULL;
+      g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
+      if (item == NULL)
+        return error;
+      g_usleep (50 * 1000);
+    }
+  g_assert_not_reached ();
+}
+
+/* ---- C client, C daemon ------------------------------------------------- */
+
+static void
+test_c_full (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (pyro_stream_get_id (stream)), ==, 36);
+
+  for (gint64 i = 0; i < 3; i++)
+    g_assert_cmpint (next_int (stream), ==, 10 * i);
+  g_autoptr(GVariant) end = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (end);
+  /* The daemon forgot the stream at StopIteration, before answering. */
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 1);
+  /* Past the end it stays ended. */
+  g_autoptr(GVariant) again = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (again);
+
+  /* An ordinary call for a stream method is refused, and the stream closed. */
+  g_autoptr(GVariant) plain = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3), NULL, NULL, &error);
+  g_assert_null (plain);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL);
+  wait_freed (2);
+}
+
+static void
+test_c_close_early (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  PyroStream *stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  g_assert_cmpint (next_int (stream), ==, 10);
+  g_autofree char *id = g_strdup (pyro_stream_get_id (stream));
+
+  pyro_stream_close (stream);
+  wait_freed (1);
+  /* Closed: no more items, no error. */
+  g_autoptr(GVariant) after = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (after);
+  pyro_stream_close (stream);  /* twice is fine */
+  g_object_unref (stream);
+
+  /* The daemon no longer knows the id. */
+  g_autoptr(PyroUri) uri = pyro_daemon_uri_for (pyro_test_daemon_get (fixture->daemon), PYRO_DAEMON_OBJECT_ID);
+  g_autoptr(PyroProxy) daemon_proxy = pyro_proxy_new_for_uri (uri);
+  pyro_proxy_set_timeout (daemon_proxy, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(GVariant) item = pyro_proxy_call_sync (daemon_proxy, "get_next_stream_item", g_variant_new ("(s)", id),
+                                                   NULL, NULL, &error);
+  g_assert_null (item);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  g_clear_error (&error);
+
+  /* Dropping a stream that is still open closes it too. */
+  stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  g_object_unref (stream);
+  wait_freed (2);
+}
+
+/* The opening connection goes away: with the default linger of 30 s the
+ * stream survives and another connection continues it. */
+static void
+test_c_abandon_continue (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  pyro_proxy_release (fixture->proxy);
+  /* The next item comes over a new connection. */
+  g_assert_cmpint (next_int (stream), ==, 10);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 0);
+}
+
+/* With a short linger an abandoned stream is freed even if nobody asks. */
+static void
+test_c_abandon_linger (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  pyro_proxy_release (fixture->proxy);
+  wait_freed (1);
+
+  /* Asking again (over a new connection) finds it gone. */
+  g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_null (item);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+}
+
+static void
+test_c_expired (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 1000000),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  error = next_until_error (stream);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 1);
+}
+
+static void
+test_c_bad_streams (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* An id the daemon never gave. */
+  g_autoptr(PyroUri) uri = pyro_daemon_uri_for (pyro_test_daemon_get (fixture->daemon), PYRO_DAEMON_OBJECT_ID);
+  g_autoptr(PyroProxy) daemon_proxy = pyro_proxy_new_for_uri (uri);
+  pyro_proxy_set_timeout (daemon_proxy, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(GVariant) item = pyro_proxy_call_sync (daemon_proxy, "get_next_stream_item",
+                                                   g_variant_new ("(s)", "no-such-stream"), NULL, NULL, &error);
+  g_assert_null (item);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  g_clear_error (&error);
+  /* Closing one is quietly ignored. */
+  g_autoptr(GVariant) closed = pyro_proxy_call_sync (daemon_proxy, "close_stream",
+                                                     g_variant_new ("(s)", "no-such-stream"), NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* A stream that raises: the error arrives, the stream is over and freed. */
+  g_autoptr(PyroStream) failing = pyro_proxy_call_stream_sync (fixture->proxy, "gen_failing", g_variant_new ("(x)", 5),
+                                                               NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (failing), ==, 0);
+  g_assert_cmpint (next_int (failing), ==, 10);
+  g_autoptr(GVariant) broken = pyro_stream_next (failing, NULL, NULL, &error);
+  g_assert_null (broken);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_VALUE);
+  g_assert_cmpstr (error->message, ==, "counter broke at 2");
+  g_clear_error (&error);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 1);
+
+  /* Items of another type than the table declares. */
+  g_autoptr(PyroStream) wrong = pyro_proxy_call_stream_sync (fixture->proxy, "gen_wrong", g_variant_new ("(x)", 5),
+                                                             NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GVariant) bad = pyro_stream_next (wrong, NULL, NULL, &error);
+  g_assert_null (bad);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME);
+  g_clear_error (&error);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 2);
+
+  /* The daemon keeps serving. */
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", 2, 3),
+                                                  G_VARIANT_TYPE_INT64, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (sum), ==, 5);
+}
+
+/* ---- Python client, C daemon ---------------------------------------------- */
+
+static char *
+run_client (const char *uri, const char *task, const char *arg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status = -1;
+  const char *args[] = { uri, task, arg, NULL };
+
+  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (status != 0)
+    g_printerr ("tut_client.py %s failed:\n%s\n", task, err);
+  g_assert_cmpint (status, ==, 0);
+  return out;
+}
+
+static void
+test_py_client_full (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = run_client (fixture->uri, "stream-full", NULL);
+  g_assert_cmpstr (out, ==, "[0, 10, 20]\n");
+  wait_freed (1);
+}
+
+static void
+test_py_client_close (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = run_client (fixture->uri, "stream-close", NULL);
+  g_assert_cmpstr (out, ==, "0 10\nclosed\n");
+  wait_freed (1);
+}
+
+static void
+test_py_client_abandon (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = run_client (fixture->uri, "stream-abandon", NULL);
+  g_assert_cmpstr (out, ==, "0\nabandoned\n");
+  wait_freed (1);
+}
+
+static void
+test_py_client_expire (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = run_client (fixture->uri, "stream-expire", "1.0");
+  g_assert_cmpstr (out, ==, "0\nPyroError: item stream terminated\n");
+  wait_freed (1);
+}
+
+/* ---- C client, Python daemon (a Python generator) ------------------------- */
+
+typedef struct
+{
+  GSubprocess *server;
+  PyroProxy   *proxy;
+} PyFixture;
+
+static void
+py_fixture_setup (PyFixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  fixture->server = pyro_test_spawn_python ("tut_server.py", data, &error);
+  g_assert_no_error (error);
+  g_autofree char *uri = pyro_test_read_line (fixture->server, PYRO_TEST_TIMEOUT_S, &error);
+  g_assert_no_error (error);
+  fixture->proxy = new_proxy (uri);
+}
+
+static void
+py_fixture_teardown (PyFixture *fixture, gconstpointer data)
+{
+  g_clear_object (&fixture->proxy);
+  pyro_test_stop_process (fixture->server, 10);
+  g_clear_object (&fixture->server);
+}
+
+/* Does the Python thing's freed() (or housekeeping()) list @tag? */
+static gboolean
+python_freed (PyroProxy *proxy, const char *method, const char *tag)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) freed = pyro_proxy_call_sync (proxy, method, NULL, G_VARIANT_TYPE ("as"), NULL, &error);
+  g_assert_no_error (error);
+  g_autofree const char **tags = g_variant_get_strv (freed, NULL);
+  return g_strv_contains (tags, tag);
+}
+
+static void
+wait_python_freed (PyroProxy *proxy, const char *method, const char *tag)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_USEC_PER_SEC;
+  while (!python_freed (proxy, method, tag) && g_get_monotonic_time () < deadline)
+    g_usleep (50 * 1000);
+  g_assert_true (python_freed (proxy, method, tag));
+}
+
+static void
+test_py_daemon_full (PyFixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < 3; i++)
+    g_assert_cmpint (next_int (stream), ==, 10 * i);
+  g_autoptr(GVariant) end = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (end);
+  wait_python_freed (fixture->proxy, "freed", "gen 3");
+}
+
+static void
+test_py_daemon_close (PyFixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  g_assert_false (python_freed (fixture->proxy, "freed", "gen 100"));
+  pyro_stream_close (stream);
+  wait_python_freed (fixture->proxy, "freed", "gen 100");
+}
+
+static void
+test_py_daemon_abandon (PyFixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  pyro_proxy_release (fixture->proxy);
+  /* housekeeping() runs Pyro4's cleanup now instead of in a few seconds. */
+  wait_python_freed (fixture->proxy, "housekeeping", "gen 100");
+  g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_null (item);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+}
+
+static void
+test_py_daemon_expired (PyFixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 1000000),
+                                                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (stream), ==, 0);
+  wait_python_freed (fixture->proxy, "housekeeping", "gen 1000000");
+  g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
+  g_assert_null (item);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+}
+
+static const char *const py_default_args[] = { NULL };
+static const char *const py_linger_args[] = { "--linger", "0.5", NULL };
+static const char *const py_lifetime_args[] = { "--lifetime", "0.5", NULL };
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/pyro/streams/c/full", Fixture, NULL, fixture_setup, test_c_full, fixture_teardown);
+  g_test_add ("/pyro/streams/c/close-early", Fixture, NULL, fixture_setup, test_c_close_early, fixture_teardown);
+  g_test_add ("/pyro/streams/c/abandon-continue", Fixture, &default_limits, fixture_setup,
+              test_c_abandon_continue, fixture_teardown);
+  g_test_add ("/pyro/streams/c/abandon-linger", Fixture, &short_linger, fixture_setup,
+              test_c_abandon_linger, fixture_teardown);
+  g_test_add ("/pyro/streams/c/expired", Fixture, &short_lifetime, fixture_setup, test_c_expired, fixture_teardown);
+  g_test_add ("/pyro/streams/c/bad-streams", Fixture, NULL, fixture_setup, test_c_bad_streams, fixture_teardown);
+  g_test_add ("/pyro/streams/py-client/full", Fixture, NULL, fixture_setup, test_py_client_full, fixture_teardown);
+  g_test_add ("/pyro/streams/py-client/close-early", Fixture, NULL, fixture_setup, test_py_client_close,
+              fixture_teardown);
+  g_test_add ("/pyro/streams/py-client/abandon", Fixture, &short_linger, fixture_setup, test_py_client_abandon,
+              fixture_teardown);
+  g_test_add ("/pyro/streams/py-client/expired", Fixture, &short_lifetime, fixture_setup, test_py_client_expire,
+              fixture_teardown);
+  g_test_add ("/pyro/streams/py-daemon/full", PyFixture, py_default_args, py_fixture_setup, test_py_daemon_full,
+              py_fixture_teardown);
+  g_test_add ("/pyro/streams/py-daemon/close-early", PyFixture, py_default_args, py_fixture_setup,
+              test_py_daemon_close, py_fixture_teardown);
+  g_test_add ("/pyro/streams/py-daemon/abandon", PyFixture, py_linger_args, py_fixture_setup,
+              test_py_daemon_abandon, py_fixture_teardown);
+  g_test_add ("/pyro/streams/py-daemon/expired", PyFixture, py_lifetime_args, py_fixture_setup,
+              test_py_daemon_expired, py_fixture_teardown);
+  return g_test_run ();
+}
