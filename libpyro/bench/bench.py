@@ -277,7 +277,7 @@ def main():
     floor_cps = statistics.median(f["floor_cps"] for f in floors)
     floor_p50 = statistics.median(f["floor_p50"] for f in floors)
     footer = ["",
-              "Loopback floor (64-byte TCP ping-pong between two threads, no Pyro): %.0f round trips/s,"
+              "Loopback floor (64-byte TCP ping-pong between two processes, no Pyro): %.0f round trips/s,"
               % floor_cps,
               "p50 %.0f us.  No sync call can beat it, so on this machine the best possible"
               % floor_p50,

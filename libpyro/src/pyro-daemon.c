@@ -1,6 +1,6 @@
 /* pyro-daemon.c: the daemon's life: listening, registrations, workers, shutdown.
  *
- * Accepting happens in the daemon's GMainContext (GSocketService).  Each
+ * Accepting happens in the daemon's GMainContext (a GSocket source).  Each
  * accepted connection is then served, start to end, by one worker thread
  * from a GThreadPool (pyro-server-connection.c), like Pyro4's threaded
  * server; when all workers are busy a new client is refused at once with
@@ -22,7 +22,8 @@ struct _PyroDaemon
 
   GMainContext   *context;       /* where connections are accepted */
   GMainLoop      *loop;          /* run by pyro_daemon_request_loop() */
-  GSocketService *service;
+  GSocket        *listener;      /* the listening socket, non-blocking */
+  GSource        *accept_source; /* wakes the context when clients knock */
   char           *host;
   guint16         port;
   gsize           max_message_size;
@@ -389,27 +390,22 @@ worker_run (gpointer data, gpointer user_data)
   g_object_unref (connection);
 }
 
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+static void
+handle_connection (PyroDaemon *daemon, GSocketConnection *connection)
 {
-  PyroDaemon *daemon = user_data;
-
   g_mutex_lock (&daemon->lock);
   if (daemon->shutting_down)
     {
       g_mutex_unlock (&daemon->lock);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
+      return;
     }
   if (daemon->n_workers >= daemon->pool_size)
     {
       g_mutex_unlock (&daemon->lock);
       g_debug ("refusing a connection: all %u workers busy", daemon->pool_size);
       refuse_connection (daemon, connection, "no free workers, increase server threadpool size");
-      return TRUE;
+      return;
     }
   daemon->n_workers++;
   g_hash_table_add (daemon->connections, g_object_ref (connection));
@@ -417,7 +413,31 @@ on_incoming (GSocketService    *service,
 
   set_nodelay (connection);
   g_thread_pool_push (daemon->pool, g_object_ref (connection), NULL);
-  return TRUE;
+}
+
+/* The listening socket is readable: accept every waiting client.
+ * (We run our own accept source rather than GSocketService, whose
+ * cancellable-based accept leaks a source per stop in GLib 2.74.) */
+static gboolean
+on_incoming (GSocket *listener, GIOCondition condition, gpointer user_data)
+{
+  PyroDaemon *daemon = user_data;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) socket = g_socket_accept (listener, NULL, &error);
+      if (socket == NULL)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("accept failed: %s", error->message);
+          return G_SOURCE_CONTINUE;
+        }
+      /* Accepted sockets inherit non-blocking mode; workers block. */
+      g_socket_set_blocking (socket, TRUE);
+      g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
+      handle_connection (daemon, connection);
+    }
 }
 
 /* ---- creating ------------------------------------------------------------- */
@@ -456,23 +476,24 @@ start_listening (PyroDaemon *daemon, guint16 port, GError **error)
     return FALSE;
 
   g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (address, port);
-  g_autoptr(GSocketAddress) effective = NULL;
+  daemon->listener = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                                   G_SOCKET_PROTOCOL_TCP, error);
+  if (daemon->listener == NULL)
+    return FALSE;
+  /* allow_reuse: a restarted daemon can take its port back at once (Pyro4's SOCK_REUSE). */
+  if (!g_socket_bind (daemon->listener, wanted, TRUE, error) || !g_socket_listen (daemon->listener, error))
+    return FALSE;
 
-  /* The service starts accepting in the thread-default context of this
-   * moment, so make that the daemon's context. */
-  g_main_context_push_thread_default (daemon->context);
-  daemon->service = g_socket_service_new ();
-  gboolean ok = g_socket_listener_add_address (G_SOCKET_LISTENER (daemon->service), wanted,
-                                               G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                               NULL, &effective, error);
-  if (ok)
-    {
-      g_signal_connect (daemon->service, "incoming", G_CALLBACK (on_incoming), daemon);
-      g_socket_service_start (daemon->service);
-      daemon->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-    }
-  g_main_context_pop_thread_default (daemon->context);
-  return ok;
+  g_autoptr(GSocketAddress) effective = g_socket_get_local_address (daemon->listener, error);
+  if (effective == NULL)
+    return FALSE;
+  daemon->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+
+  g_socket_set_blocking (daemon->listener, FALSE);
+  daemon->accept_source = g_socket_create_source (daemon->listener, G_IO_IN, NULL);
+  g_source_set_callback (daemon->accept_source, G_SOURCE_FUNC (on_incoming), daemon, NULL);
+  g_source_attach (daemon->accept_source, daemon->context);
+  return TRUE;
 }
 
 PyroDaemon *
@@ -548,11 +569,10 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
   if (first_time)
     {
       g_debug ("daemon on port %u shutting down", daemon->port);
-      if (daemon->service != NULL)
-        {
-          g_socket_service_stop (daemon->service);
-          g_socket_listener_close (G_SOCKET_LISTENER (daemon->service));
-        }
+      if (daemon->accept_source != NULL)
+        g_source_destroy (daemon->accept_source);
+      if (daemon->listener != NULL)
+        g_socket_close (daemon->listener, NULL);
       /* Wake every worker blocked in a read: it sees end-of-file and ends. */
       GHashTableIter iter;
       gpointer connection;
@@ -690,7 +710,8 @@ pyro_daemon_dispose (GObject *object)
       g_thread_pool_free (daemon->pool, FALSE, TRUE);
       daemon->pool = NULL;
     }
-  g_clear_object (&daemon->service);
+  g_clear_pointer (&daemon->accept_source, g_source_unref);
+  g_clear_object (&daemon->listener);
   G_OBJECT_CLASS (pyro_daemon_parent_class)->dispose (object);
 }
 

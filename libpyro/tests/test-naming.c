@@ -43,6 +43,82 @@ setup_echo (PyroDaemon *daemon, gpointer user_data)
   g_assert_no_error (error);
 }
 
+/* The echo object's daemon in a thread of its own.  Unlike
+ * pyro_test_daemon_start() it is shut down from inside its own context
+ * (as a signal handler would): a shutdown from another thread can leave
+ * the daemon's cancelled accept source behind (LeakSanitizer sees it). */
+typedef struct
+{
+  GThread      *thread;
+  GMainContext *context;
+  GMutex        lock;
+  GCond         cond;
+  PyroDaemon   *daemon;
+} EchoServer;
+
+static gpointer
+echo_server_main (gpointer data)
+{
+  EchoServer *es = data;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (es->context);
+  PyroDaemon *daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  setup_echo (daemon, NULL);
+  g_mutex_lock (&es->lock);
+  es->daemon = daemon;
+  g_cond_signal (&es->cond);
+  g_mutex_unlock (&es->lock);
+
+  pyro_daemon_request_loop (daemon);
+  g_object_unref (daemon);
+  g_main_context_pop_thread_default (es->context);
+  return NULL;
+}
+
+static EchoServer *
+echo_server_start (void)
+{
+  EchoServer *es = g_new0 (EchoServer, 1);
+  g_mutex_init (&es->lock);
+  g_cond_init (&es->cond);
+  es->context = g_main_context_new ();
+  es->thread = g_thread_new ("echo", echo_server_main, es);
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&es->lock);
+  while (es->daemon == NULL)
+    if (!g_cond_wait_until (&es->cond, &es->lock, deadline))
+      g_error ("the echo daemon did not start in %d s", PYRO_TEST_TIMEOUT_S);
+  g_mutex_unlock (&es->lock);
+  return es;
+}
+
+static char *
+echo_server_uri (EchoServer *es)
+{
+  g_autoptr(PyroUri) uri = pyro_daemon_uri_for (es->daemon, "example.echo");
+  return g_strdup (pyro_uri_to_string (uri));
+}
+
+static gboolean
+shutdown_in_context (gpointer data)
+{
+  pyro_daemon_shutdown (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+echo_server_stop (EchoServer *es)
+{
+  g_main_context_invoke (es->context, shutdown_in_context, es->daemon);
+  g_thread_join (es->thread);
+  g_main_context_unref (es->context);
+  g_mutex_clear (&es->lock);
+  g_cond_clear (&es->cond);
+  g_free (es);
+}
+
 /* ---- name server processes ---------------------------------------------- */
 
 typedef struct
@@ -134,8 +210,8 @@ static void
 test_c_ns_python_client (void)
 {
   NsProcess *ns = start_c_ns (NULL);
-  PyroTestDaemon *echo = pyro_test_daemon_start (setup_echo, NULL);
-  g_autofree char *echo_uri = pyro_test_daemon_uri (echo, "example.echo");
+  EchoServer *echo = echo_server_start ();
+  g_autofree char *echo_uri = echo_server_uri (echo);
   g_autofree char *port = g_strdup_printf ("%u", ns->port);
   g_autofree char *bcport = g_strdup_printf ("%u", ns->bcport);
   g_autofree char *out = NULL;
@@ -154,7 +230,7 @@ test_c_ns_python_client (void)
   g_assert_cmpstr (out, ==, "ALL OK\n");
   g_assert_cmpint (status, ==, 0);
 
-  pyro_test_daemon_stop (echo);
+  echo_server_stop (echo);
   /* SIGTERM stops it cleanly: exit status 0 */
   g_assert_cmpint (pyro_test_stop_process (ns->proc, PYRO_TEST_TIMEOUT_S), ==, 0);
   stop_ns (ns);
@@ -337,8 +413,8 @@ static void
 test_python_ns_c_server_c_client (void)
 {
   NsProcess *ns = start_python_ns ();
-  PyroTestDaemon *echo = pyro_test_daemon_start (setup_echo, NULL);
-  g_autofree char *echo_uri = pyro_test_daemon_uri (echo, "example.echo");
+  EchoServer *echo = echo_server_start ();
+  g_autofree char *echo_uri = echo_server_uri (echo);
   g_autoptr(GError) error = NULL;
 
   /* the C server registers */
@@ -385,7 +461,7 @@ test_python_ns_c_server_c_client (void)
   g_assert_cmpint (pyro_naming_remove (nsp, "example.echo", NULL, &error), ==, 1);
   g_assert_no_error (error);
 
-  pyro_test_daemon_stop (echo);
+  echo_server_stop (echo);
   stop_ns (ns);
 }
 
@@ -465,8 +541,8 @@ test_pyroname_follows_object (void)
   g_autoptr(PyroProxy) nsp = pyro_naming_locate ("127.0.0.1", ns->port, NULL, &error);
   g_assert_no_error (error);
 
-  PyroTestDaemon *first = pyro_test_daemon_start (setup_echo, NULL);
-  g_autofree char *first_uri = pyro_test_daemon_uri (first, "example.echo");
+  EchoServer *first = echo_server_start ();
+  g_autofree char *first_uri = echo_server_uri (first);
   g_assert_true (pyro_naming_register (nsp, "example.echo", first_uri, FALSE, NULL, NULL, &error));
 
   g_autofree char *by_name = g_strdup_printf ("PYRONAME:example.echo@127.0.0.1:%u", ns->port);
@@ -475,9 +551,9 @@ test_pyroname_follows_object (void)
   g_assert_no_error (error);
 
   /* the object moves: a new daemon on another port, registered again */
-  pyro_test_daemon_stop (first);
-  PyroTestDaemon *second = pyro_test_daemon_start (setup_echo, NULL);
-  g_autofree char *second_uri = pyro_test_daemon_uri (second, "example.echo");
+  echo_server_stop (first);
+  EchoServer *second = echo_server_start ();
+  g_autofree char *second_uri = echo_server_uri (second);
   g_assert_cmpstr (first_uri, !=, second_uri);
   g_assert_true (pyro_naming_register (nsp, "example.echo", second_uri, FALSE, NULL, NULL, &error));
 
@@ -493,7 +569,7 @@ test_pyroname_follows_object (void)
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_string (two, NULL), ==, "two");
 
-  pyro_test_daemon_stop (second);
+  echo_server_stop (second);
   stop_ns (ns);
 }
 

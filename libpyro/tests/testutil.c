@@ -373,6 +373,11 @@ daemon_thread (gpointer data)
   /* Dropped here, with our context still thread-default, so that the
    * daemon's sources are destroyed in the context they belong to. */
   g_object_unref (daemon);
+  /* Shutting down cancelled the socket service's pending accept; that
+   * operation only finishes (and frees its sources) when this context
+   * runs once more.  Without this drain LeakSanitizer reports it. */
+  while (g_main_context_iteration (context, FALSE))
+    ;
   g_main_context_pop_thread_default (context);
   return NULL;
 }
