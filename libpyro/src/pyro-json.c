@@ -1426,14 +1426,18 @@ is_ascii (const char *text, gsize len)
  * already; a JsonNode made elsewhere may hold anything, so invalid
  * UTF-8 becomes U+FFFD rather than an invalid GVariant. */
 static GVariant *
-new_string_variant (const char *text)
+new_string_variant (JsonNode *node, const char *text)
 {
   gsize len = strlen (text);
 
   if (is_ascii (text, len) || g_utf8_validate_len (text, len, NULL))
     {
-      /* Copied: @text belongs to a JsonNode that may be freed before the variant. */
-      g_autoptr(GBytes) bytes = g_bytes_new (text, len + 1);
+      /* With an owning node, not copied: the variant keeps the JsonNode
+       * that holds @text alive, which matters for megabyte strings.
+       * Without one (dict keys), copied. */
+      g_autoptr(GBytes) bytes = node ? g_bytes_new_with_free_func (text, len + 1, (GDestroyNotify) json_node_unref,
+                                                                   json_node_ref (node))
+                                     : g_bytes_new (text, len + 1);
       return g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
     }
   return g_variant_new_take_string (g_utf8_make_valid (text, len));
@@ -1450,7 +1454,7 @@ string_from_text (JsonNode *node, const char *text, char code, GError **error)
 
   switch (code)
     {
-    case 's': return new_string_variant (text);
+    case 's': return new_string_variant (node, text);
     case 'o': return g_variant_new_object_path (text);
     case 'g': return g_variant_new_signature (text);
     default:  g_assert_not_reached ();
@@ -1506,7 +1510,7 @@ natural_variant (JsonNode *node)
 
         json_object_iter_init_ordered (&iter, object);
         while (json_object_iter_next_ordered (&iter, &name, &member))
-          children[n++] = g_variant_new_dict_entry (new_string_variant (name),
+          children[n++] = g_variant_new_dict_entry (new_string_variant (NULL, name),
                                                     g_variant_new_variant (natural_variant (member)));
         return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), children, n);
       }
@@ -1516,7 +1520,7 @@ natural_variant (JsonNode *node)
         {
         case G_TYPE_INT64:   return g_variant_new_int64 (json_node_get_int (node));
         case G_TYPE_DOUBLE:  return g_variant_new_double (json_node_get_double (node));
-        case G_TYPE_STRING:  return new_string_variant (json_node_get_string (node));
+        case G_TYPE_STRING:  return new_string_variant (node, json_node_get_string (node));
         case G_TYPE_BOOLEAN: return g_variant_new_boolean (json_node_get_boolean (node));
         default:             break;
         }
@@ -1651,7 +1655,7 @@ key_from_text (const char *text, char code, GError **error)
   switch (code)
     {
     case 's':
-      return new_string_variant (text);
+      return new_string_variant (NULL, text);
     case 'o':
       if (g_variant_is_object_path (text))
         return g_variant_new_object_path (text);

@@ -380,14 +380,14 @@ put_chunk (guint8 *p, const char *key, const void *data, gsize len)
 
 /* The body of a PyroMessage is never compressed, so neither is the wire
  * form: the COMPRESSED flag is never sent. */
-GBytes *
-pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
+/* Encodes the header and annotations of @msg into a new buffer of
+ * *@head_len bytes, leaving @extra bytes free at its end (for the body when
+ * the caller wants one buffer). */
+static guint8 *
+encode_head (const PyroMessage *msg, GBytes *hmac_key, gsize extra, gsize *head_len)
 {
-  g_return_val_if_fail (msg != NULL, NULL);
-
-  gsize body_len;
-  const guint8 *body = g_bytes_get_data (msg->body, &body_len);
-  g_return_val_if_fail (body_len <= PYRO_MAX_BODY_SIZE, NULL);
+  gsize body_len = g_bytes_get_size (msg->body);
+  g_assert (body_len <= PYRO_MAX_BODY_SIZE);
 
   gsize annotations_size = annotations_wire_size (msg, hmac_key != NULL);
   if (hmac_key != NULL)
@@ -403,8 +403,8 @@ pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
     .annotations_size = annotations_size,
   };
 
-  gsize total = PYRO_HEADER_SIZE + annotations_size + body_len;
-  guint8 *buffer = g_malloc (total);
+  *head_len = PYRO_HEADER_SIZE + annotations_size;
+  guint8 *buffer = g_malloc (*head_len + extra);
   guint8 *p = buffer;
 
   memcpy (p, MAGIC, 4);
@@ -436,12 +436,23 @@ pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
       compute_hmac (msg, msg->body, hmac_key, p);
       p += HMAC_DIGEST_SIZE;
     }
+  g_assert (p == buffer + *head_len);
+  return buffer;
+}
 
+GBytes *
+pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
+{
+  g_return_val_if_fail (msg != NULL, NULL);
+
+  gsize body_len, head_len;
+  const guint8 *body = g_bytes_get_data (msg->body, &body_len);
+  g_return_val_if_fail (body_len <= PYRO_MAX_BODY_SIZE, NULL);
+
+  guint8 *buffer = encode_head (msg, hmac_key, body_len, &head_len);
   if (body_len > 0)
-    memcpy (p, body, body_len);
-  g_assert (p + body_len == buffer + total);
-
-  return g_bytes_new_take (buffer, total);
+    memcpy (buffer + head_len, body, body_len);
+  return g_bytes_new_take (buffer, head_len + body_len);
 }
 
 /* ---- stream errors --------------------------------------------------------- */
@@ -727,13 +738,17 @@ pyro_message_write (GOutputStream      *out,
       return FALSE;
     }
 
-  /* One buffer, one write: Python does the same, and it keeps Nagle's
-   * algorithm from holding back half a message. */
-  g_autoptr(GBytes) bytes = pyro_message_encode (msg, hmac_key);
-  gsize len;
-  const void *data = g_bytes_get_data (bytes, &len);
+  /* One write for the whole message, as Python does, so Nagle's algorithm
+   * never holds back half of it; writev sends the body from where it is,
+   * without copying it behind the header first. */
+  gsize head_len;
+  g_autofree guint8 *head = encode_head (msg, hmac_key, 0, &head_len);
+  GOutputVector vectors[2] = {
+    { head, head_len },
+    { g_bytes_get_data (msg->body, NULL), body_len },
+  };
   GError *io_error = NULL;
-  if (!g_output_stream_write_all (out, data, len, NULL, cancellable, &io_error))
+  if (!g_output_stream_writev_all (out, vectors, body_len > 0 ? 2 : 1, NULL, cancellable, &io_error))
     {
       propagate_stream_error (error, io_error, "sending");
       return FALSE;

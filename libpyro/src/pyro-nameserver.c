@@ -422,6 +422,28 @@ pyro_name_server_new (const char *host, guint16 port, const char *storage, GErro
   return ns;
 }
 
+/* The URI to send to @sender.  A name server bound to every interface
+ * (0.0.0.0) has no address a client could use in its URI; as Pyro4 does,
+ * put in the address of our interface that faces the client (the one a
+ * UDP socket "connected" to the client would send from). */
+static char *
+reply_uri_for (PyroNameServer *ns, GSocketAddress *sender)
+{
+  if (g_strcmp0 (pyro_uri_get_host (ns->uri), "0.0.0.0") != 0)
+    return g_strdup (pyro_uri_to_string (ns->uri));
+
+  g_autoptr(GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
+                                           NULL);
+  g_autoptr(GSocketAddress) local = NULL;
+  if (probe != NULL && g_socket_connect (probe, sender, NULL, NULL))
+    local = g_socket_get_local_address (probe, NULL);
+  if (local == NULL)
+    return g_strdup (pyro_uri_to_string (ns->uri));
+  g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
+  g_autoptr(PyroUri) facing = pyro_uri_new (PYRO_NS_OBJECT_ID, ip, pyro_uri_get_port (ns->uri));
+  return g_strdup (pyro_uri_to_string (facing));
+}
+
 /* Answers GET_NSURI; anything else gets no answer, as in Pyro4. */
 static gboolean
 on_broadcast_request (GSocket *socket, GIOCondition condition, gpointer user_data)
@@ -435,7 +457,7 @@ on_broadcast_request (GSocket *socket, GIOCondition condition, gpointer user_dat
   if (n == (gssize) strlen (PYRO_NS_BROADCAST_REQUEST) &&
       memcmp (buffer, PYRO_NS_BROADCAST_REQUEST, n) == 0 && sender != NULL)
     {
-      const char *text = pyro_uri_to_string (ns->uri);
+      g_autofree char *text = reply_uri_for (ns, sender);
       if (g_socket_send_to (socket, sender, text, strlen (text), NULL, &local) < 0)
         g_debug ("broadcast responder: cannot answer: %s", local->message);
       else

@@ -239,14 +239,14 @@ connect_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 static gboolean
 wait_readable (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 {
-  if (proxy->timeout <= 0 ||
-      g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (proxy->in)) > 0)
+  if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (proxy->in)) > 0)
     return TRUE;
 
+  /* Waiting before reading also saves GIO's failed first read attempt. */
   GSocket *socket = g_socket_connection_get_socket (proxy->connection);
+  gint64 timeout = proxy->timeout > 0 ? (gint64) (proxy->timeout * G_USEC_PER_SEC) : -1;
   g_autoptr(GError) local = NULL;
-  if (g_socket_condition_timed_wait (socket, G_IO_IN, (gint64) (proxy->timeout * G_USEC_PER_SEC),
-                                     cancellable, &local))
+  if (g_socket_condition_timed_wait (socket, G_IO_IN, timeout, cancellable, &local))
     return TRUE;
   if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     g_set_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT, "receiving: timeout (no reply within %.3g s)",
@@ -481,7 +481,8 @@ pyro_proxy_invoke (PyroProxy          *proxy,
     .params = params,
     .kwargs_null = kwargs_null,
     .flags = flags,
-    .check_metadata = (object_id == NULL),
+    /* "<batch>" is no method of the object; its calls are checked by the daemon. */
+    .check_metadata = (object_id == NULL && !(flags & PYRO_FLAG_BATCH)),
     .reply_type = reply_type,
   };
   GVariant *result = proxy_request_run (proxy, &req, cancellable, error);
@@ -720,6 +721,9 @@ static PyroProxy *
 proxy_from_proxy_dict (GVariant *dict, GError **error)
 {
   g_autoptr(GVariant) state = g_variant_lookup_value (dict, "state", NULL);
+  /* Anything may arrive here: only a list can be a state. */
+  if (state != NULL && !g_variant_is_container (state))
+    g_clear_pointer (&state, g_variant_unref);
   g_autoptr(GVariant) uri_text = state ? state_item (state, 0) : NULL;
   if (uri_text == NULL || !g_variant_is_of_type (uri_text, G_VARIANT_TYPE_STRING))
     {

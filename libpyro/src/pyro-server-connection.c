@@ -287,8 +287,15 @@ handle_ping (ServerConnection *sc, PyroMessage *msg)
 static void
 serve_requests (ServerConnection *sc)
 {
+  GSocket *socket = g_socket_connection_get_socket (sc->connection);
+
   for (;;)
     {
+      /* Waiting for the next request before reading saves a system call
+       * per request: GIO would otherwise try a read, fail, then wait. */
+      if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (sc->in)) == 0)
+        g_socket_condition_wait (socket, G_IO_IN, NULL, NULL);
+
       g_autoptr(GError) error = NULL;
       g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
                                                       pyro_daemon_get_hmac_key (sc->daemon), NULL, &error);
