@@ -320,6 +320,27 @@ def python_call(uri, method, *args, server=None):
         fail(f"calling {call} with Python Pyro4 raised {type(e).__name__}: {e}\n{remote}".rstrip())
 
 
+def ensure_serving(uri, server):
+    """Check that the server behind @uri answers a connection (Pyro4's
+    handshake), without calling any of its methods."""
+    Pyro4 = pyro4()
+    try:
+        with Pyro4.Proxy(uri) as proxy:
+            proxy._pyroBind()
+    except Pyro4.errors.TimeoutError:
+        raise TimedOut(f"the server printed {uri} but did not answer a connection within {WAIT:g} s")
+    except Exception as e:
+        try:
+            server.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        if server.popen.returncode == 0:
+            fail(f"the server printed {uri} and then exited (status 0) instead of serving:\n"
+                 "after printing the URI it should run pyro_daemon_request_loop()")
+        server._check_died("serving its first connection")
+        fail(f"the server printed {uri} but a client could not connect: {type(e).__name__}: {e}")
+
+
 class ReferenceServer:
     """A Python Pyro4 greeting server (the course notes' greeting-server.py)
     running in a thread of the test, to test a client on its own.  It

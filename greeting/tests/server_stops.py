@@ -6,6 +6,7 @@ from gradelib import *
 
 def test():
     server, uri = start_server()
+    ensure_serving(uri, server)   # it must be serving before we stop it
     server.signal(signal.SIGINT)
     rc = server.wait(timeout=WAIT, what="it to stop after Ctrl-C (SIGINT)")
     if rc < 0:

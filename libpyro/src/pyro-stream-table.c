@@ -158,6 +158,32 @@ pyro_stream_table_add (PyroStreamTable    *table,
   return id;
 }
 
+static gboolean on_linger_timeout (gpointer data);
+
+static gboolean
+has_orphans_locked (PyroStreamTable *table)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, table->streams);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((StreamEntry *) value)->orphaned != 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Frees orphaned streams once their linger time is up, even if nobody
+ * asks.  Called with the lock held. */
+static void
+schedule_purge_locked (PyroStreamTable *table)
+{
+  GSource *timer = g_timeout_source_new ((guint) (table->linger / 1000) + 10);
+  g_source_set_callback (timer, on_linger_timeout, table, NULL);
+  g_ptr_array_add (table->timers, timer);
+  g_source_attach (timer, table->context);
+}
+
 static StreamEntry *
 lookup (PyroStreamTable *table, const char *id, GError **error)
 {
@@ -168,6 +194,15 @@ lookup (PyroStreamTable *table, const char *id, GError **error)
     {
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED, "item stream terminated");
       return NULL;
+    }
+  /* Another connection continues an orphaned stream (Pyro4 allows it):
+   * it is in use, so its linger time starts again from now.  (We do not
+   * know the new connection, so it cannot simply adopt the stream.) */
+  if (entry->orphaned != 0)
+    {
+      entry->orphaned = g_get_monotonic_time ();
+      if (table->timers->len == 0)
+        schedule_purge_locked (table);
     }
   return entry_ref (entry);
 }
@@ -242,6 +277,9 @@ on_linger_timeout (gpointer data)
   g_mutex_lock (&table->lock);
   if (g_ptr_array_remove_fast (table->timers, self))
     g_source_unref (self);
+  /* Orphans whose linger time was restarted need a later look. */
+  if (table->timers->len == 0 && has_orphans_locked (table))
+    schedule_purge_locked (table);
   g_mutex_unlock (&table->lock);
   return G_SOURCE_REMOVE;
 }
@@ -267,13 +305,7 @@ pyro_stream_table_release_owner (PyroStreamTable *table, gconstpointer owner)
         }
     }
   if (n_orphans > 0)
-    {
-      /* Free them when their linger time is up, even if nobody asks. */
-      GSource *timer = g_timeout_source_new ((guint) (table->linger / 1000) + 10);
-      g_source_set_callback (timer, on_linger_timeout, table, NULL);
-      g_ptr_array_add (table->timers, timer);
-      g_source_attach (timer, table->context);
-    }
+    schedule_purge_locked (table);
   g_mutex_unlock (&table->lock);
 }
 

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <string.h>
 
 char *
@@ -94,9 +95,12 @@ async_wait_run (GMainContext *context,
  * server outlives its test.  (The signal follows the forking thread; every
  * test spawns from its main thread.) */
 static void
-die_with_parent (gpointer data)
+die_with_parent (gpointer parent_pid)
 {
   prctl (PR_SET_PDEATHSIG, SIGTERM);
+  /* The parent may have died before prctl() took effect. */
+  if (getppid () != GPOINTER_TO_INT (parent_pid))
+    _exit (1);
 }
 
 static GSubprocessLauncher *
@@ -104,13 +108,13 @@ make_launcher (const char * const *extra_env, GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
   g_subprocess_launcher_setenv (launcher, "PYRO_SERIALIZER", "json", TRUE);
   g_subprocess_launcher_setenv (launcher, "PYRO_BROADCAST_ADDRS", "127.0.0.1", TRUE);
   g_subprocess_launcher_setenv (launcher, "PYTHONUNBUFFERED", "1", TRUE);
   /* Tests compare non-ASCII output: make it UTF-8 whatever the locale. */
   g_subprocess_launcher_setenv (launcher, "PYTHONIOENCODING", "utf-8", TRUE);
-  /* A Pyro4 client or daemon must not find a user's config by accident. */
+  /* A key left in the developer's environment would sign every message. */
   g_subprocess_launcher_unsetenv (launcher, "PYRO_HMAC_KEY");
 
   for (gsize i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
@@ -132,7 +136,8 @@ pyro_test_spawn (const char * const  *argv,
   g_autoptr(GSubprocessLauncher) launcher =
     make_launcher (extra_env, flags | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 
-  g_debug ("spawning %s", argv[0]);
+  g_autofree char *command = g_strjoinv (" ", (char **) argv);
+  g_debug ("spawning %s", command);
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
@@ -373,9 +378,9 @@ daemon_thread (gpointer data)
   /* Dropped here, with our context still thread-default, so that the
    * daemon's sources are destroyed in the context they belong to. */
   g_object_unref (daemon);
-  /* Shutting down cancelled the socket service's pending accept; that
-   * operation only finishes (and frees its sources) when this context
-   * runs once more.  Without this drain LeakSanitizer reports it. */
+  /* Whatever the daemon left pending in our context (a cancelled
+   * operation finishing, an idle callback) runs now, before the context
+   * goes away; otherwise its memory would be reported as leaked. */
   while (g_main_context_iteration (context, FALSE))
     ;
   g_main_context_pop_thread_default (context);

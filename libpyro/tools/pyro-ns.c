@@ -85,9 +85,9 @@ main (int argc, char **argv)
       g_printerr ("pyro-ns: error: invalid arguments (see --help)\n");
       return 2;
     }
+  /* Pyro4's default: its HOST setting (environment PYRO_HOST), else localhost. */
   if (host == NULL)
-    host = g_strdup (g_getenv ("PYRO_NS_HOST") && *g_getenv ("PYRO_NS_HOST") ? g_getenv ("PYRO_NS_HOST")
-                                                                               : "localhost");
+    host = g_strdup (g_getenv ("PYRO_HOST") && *g_getenv ("PYRO_HOST") ? g_getenv ("PYRO_HOST") : "localhost");
 
   g_autoptr(PyroNameServer) ns = pyro_name_server_new (host, (guint16) port, storage, &error);
   if (ns == NULL)

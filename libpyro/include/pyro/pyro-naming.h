@@ -36,14 +36,14 @@ G_BEGIN_DECLS
 /**
  * Finds a name server, as Pyro4's `locateNS(host, port)` does.
  *
- * With a @host: connects to the name server at @host:@port (@port 0 means
+ * With @p host set: connects to the name server at @p host:@p port (@p port 0 means
  * PYRO_NS_PORT, default 9090).  Without one: tries PYRO_NS_HOST:PYRO_NS_PORT
  * directly when that is a local address, then asks by UDP broadcast
- * ("GET_NSURI" to each PYRO_BROADCAST_ADDRS on the broadcast port: @port,
+ * ("GET_NSURI" to each PYRO_BROADCAST_ADDRS on the broadcast port: @p port,
  * or PYRO_NS_BCPORT, default 9091), then tries PYRO_NS_HOST:PYRO_NS_PORT.
  *
  * @param host (nullable): the name server's host, or NULL to search
- * @param port the name server port (with @host) or the broadcast port (without); 0 for the default
+ * @param port the name server port (with @p host) or the broadcast port (without); 0 for the default
  * @param cancellable (nullable): cancels the search
  * @param error return location for a #PYRO_ERROR_NAMING error
  *   ("Failed to locate the nameserver")
@@ -55,7 +55,7 @@ PyroProxy *pyro_naming_locate (const char    *host,
                                GError       **error);
 
 /**
- * Registers @name for @uri (the name server's `register`).
+ * Registers @p name for @p uri (the name server's `register`).
  *
  * @param ns a proxy from pyro_naming_locate()
  * @param name the name, e.g. "example.greeting"
@@ -76,7 +76,7 @@ gboolean pyro_naming_register (PyroProxy           *ns,
                                GError             **error);
 
 /**
- * Looks @name up (the name server's `lookup`).
+ * Looks @p name up (the name server's `lookup`).
  *
  * @param ns a proxy from pyro_naming_locate()
  * @param name the name
@@ -125,10 +125,10 @@ GVariant *pyro_naming_list (PyroProxy           *ns,
                             GError             **error);
 
 /**
- * Removes @name (the name server's `remove(name)`).  The name server's
+ * Removes @p name (the name server's `remove(name)`).  The name server's
  * own entry is never removed.
  *
- * @return 1 if removed, 0 if there was no such name, -1 with @error set
+ * @return 1 if removed, 0 if there was no such name, -1 with @p error set
  */
 gint pyro_naming_remove (PyroProxy     *ns,
                          const char    *name,
@@ -136,10 +136,10 @@ gint pyro_naming_remove (PyroProxy     *ns,
                          GError       **error);
 
 /**
- * Removes every name matching @pattern (#PYRO_NAMING_MATCH_PREFIX or
+ * Removes every name matching @p pattern (#PYRO_NAMING_MATCH_PREFIX or
  * #PYRO_NAMING_MATCH_REGEX), except the name server's own.
  *
- * @return how many were removed, or -1 with @error set
+ * @return how many were removed, or -1 with @p error set
  */
 gint pyro_naming_remove_matching (PyroProxy        *ns,
                                   PyroNamingMatch   match,
@@ -148,8 +148,8 @@ gint pyro_naming_remove_matching (PyroProxy        *ns,
                                   GError          **error);
 
 /**
- * Replaces the metadata tags of @name (NULL or empty clears them).
- * @return TRUE, or FALSE with @error set ("unknown name: NAME")
+ * Replaces the metadata tags of @p name (NULL or empty clears them).
+ * @return TRUE, or FALSE with @p error set ("unknown name: NAME")
  */
 gboolean pyro_naming_set_metadata (PyroProxy           *ns,
                                    const char          *name,
@@ -157,10 +157,10 @@ gboolean pyro_naming_set_metadata (PyroProxy           *ns,
                                    GCancellable        *cancellable,
                                    GError             **error);
 
-/** @return the number of registrations (the name server's own included), or -1 with @error set */
+/** @return the number of registrations (the name server's own included), or -1 with @p error set */
 gint64 pyro_naming_count (PyroProxy *ns, GCancellable *cancellable, GError **error);
 
-/** Checks that the name server answers. @return TRUE, or FALSE with @error set */
+/** Checks that the name server answers. @return TRUE, or FALSE with @p error set */
 gboolean pyro_naming_ping (PyroProxy *ns, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

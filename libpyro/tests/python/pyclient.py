@@ -89,7 +89,7 @@ def check_oneway(loc):
     # Oneway calls run in their own threads on the daemon: wait (bounded)
     # until all of them have been counted.
     count = 0
-    for _ in range(200):
+    for _ in range(400):  # at most about 20 s
         count = p.notify_count()
         if count == 100:
             break

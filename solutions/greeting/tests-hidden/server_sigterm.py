@@ -5,6 +5,7 @@ from gradelib import *
 
 def test():
     server, uri = start_server()
+    ensure_serving(uri, server)   # it must be serving before we stop it
     server.signal(signal.SIGTERM)
     rc = server.wait(timeout=WAIT, what="it to stop after SIGTERM")
     if rc != 0:
