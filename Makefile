@@ -44,6 +44,8 @@ TOOLS       := $(TOOL_SRCS:libpyro/tools/%.c=$(B)/bin/%)
 
 TEST_SRCS   := $(wildcard libpyro/tests/test-*.c)
 TESTS       := $(TEST_SRCS:libpyro/tests/%.c=$(B)/tests/%)
+# Tests written as shell scripts that print TAP (e.g. the demo).
+SCRIPT_TESTS := $(wildcard libpyro/tests/test-*.sh)
 
 # The greeting lab: the solution programs (built to build/solutions/greeting/).
 # (The student handout has no solutions/: then there is nothing to build here.)
@@ -123,7 +125,7 @@ check-run: all
 	LSAN_OPTIONS=suppressions=$(TOP)/libpyro/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	PYRO_BUILD_DIR=$(TOP)/$(B) \
-	$(PROVE) $(TESTS) $(LAB_TESTS)
+	$(PROVE) $(TESTS) $(SCRIPT_TESTS) $(LAB_TESTS)
 
 demo: deps
 	$(MAKE) all

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# test-demo.sh: `make demo` must keep working; runs its script (both the
+# direct and the name-server way) and checks what a person would see. TAP.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build="${PYRO_BUILD_DIR:-$top/build}"
+
+echo "1..3"
+output=$(cd "$top" && timeout 120 bash libpyro/tests/demo.sh "$build" 2>&1)
+status=$?
+greetings=$(grep -c "^Always do your best" <<<"$output")
+
+[ "$status" = 0 ] && echo "ok 1 - demo.sh exits 0" || echo "not ok 1 - demo.sh exits 0 (got $status)"
+[ "$greetings" = 2 ] && echo "ok 2 - the greeting is printed twice (direct, PYRONAME)" \
+  || echo "not ok 2 - the greeting is printed twice (got $greetings)"
+grep -q "^demo: OK" <<<"$output" && echo "ok 3 - demo.sh reports OK" || echo "not ok 3 - demo.sh reports OK"
+[ "$status" = 0 ] && [ "$greetings" = 2 ] || sed 's/^/# /' <<<"$output"
