@@ -16,6 +16,7 @@ import time
 import Pyro4
 
 BIG_SIZE = 1024 * 1024
+BATCH_SIZE = 100  # calls in one batch of the batch100 scenario
 
 
 def make_payload(size):
@@ -36,8 +37,11 @@ def wait_until(start_at):
             time.sleep(delay)
 
 
-def run_calls(call, payload_bytes, seconds, start_at, result):
-    """Repeats call() on one connection for about `seconds`, timing each call."""
+def run_calls(call, payload_bytes, seconds, start_at, result, calls_each=1):
+    """Repeats call() on one connection for about `seconds`, timing each call.
+
+    One call() makes `calls_each` Pyro calls (a batch makes many): the result
+    counts Pyro calls, the latencies are of whole call() rounds."""
     call()  # connects and warms up; not counted
     wait_until(start_at)
     clock = time.perf_counter
@@ -49,9 +53,21 @@ def run_calls(call, payload_bytes, seconds, start_at, result):
         after = clock()
         latencies.append((after - now) * 1e6)
         now = after
-    result["calls"] = len(latencies)
+    result["calls"] = len(latencies) * calls_each
     result["seconds"] = now - start
-    result["bytes"] = result["calls"] * payload_bytes
+    result["bytes"] = len(latencies) * payload_bytes
+
+
+def make_batch_call(proxy):
+    """BATCH_SIZE add(1,2) calls in one batch request; every answer must be 3."""
+    batch = Pyro4.batch(proxy)  # reused: calling it sends and empties the queue
+
+    def call():
+        for _ in range(BATCH_SIZE):
+            batch.add(1, 2)
+        results = list(batch())  # the results arrive as a generator
+        expect(results, [3] * BATCH_SIZE)
+    return call
 
 
 def run_oneway(proxy, seconds, result):
@@ -105,6 +121,8 @@ def run_scenario(uri, scenario, seconds, start_at, result):
         payload = make_payload(1024)
         return run_calls(lambda: expect(len(proxy.echo(payload)), 1024),
                          2 * 1024, seconds, start_at, result)
+    if scenario == "batch100":
+        return run_calls(make_batch_call(proxy), 0, seconds, start_at, result, BATCH_SIZE)
     if scenario == "bigresult":
         return run_calls(lambda: expect(len(proxy.big_result()), BIG_SIZE),
                          BIG_SIZE, seconds, start_at, result)

@@ -18,6 +18,10 @@
  *       latency in microseconds, one a line, so the driver can take
  *       percentiles over several clients.
  *
+ *       Scenarios: small (add(1,2)), echo1k, batch100 (batches of 100
+ *       add(1,2) in one request, pyro-batch.h), oneway, bigresult, bigarg,
+ *       connect.
+ *
  * The Python half (bench_server.py, bench_client.py) implements the same
  * object and the same scenarios with Pyro4, so the two can be compared.
  */
@@ -165,8 +169,13 @@ typedef struct
 /* One call of a scenario, on @proxy; FALSE with @error set on failure.
  * @params is made once per run and reused (not floating: the proxy only
  * takes a reference), so the benchmark measures the library, not the
- * copying of its own 1 MiB argument. */
-typedef gboolean (*CallFunc) (PyroProxy *proxy, GVariant *params, GError **error);
+ * copying of its own 1 MiB argument.  @batch is the reused ::PyroBatch of
+ * the batch scenario (NULL otherwise). */
+typedef gboolean (*CallFunc) (PyroProxy *proxy, PyroBatch *batch, GVariant *params,
+                              GError **error);
+
+/* Calls in one batch of the batch100 scenario. */
+#define BATCH_SIZE 100
 
 static gboolean
 check_int (GVariant *reply, gint64 expected, GError **error)
@@ -186,7 +195,7 @@ check_int (GVariant *reply, gint64 expected, GError **error)
 }
 
 static gboolean
-call_add (PyroProxy *proxy, GVariant *params, GError **error)
+call_add (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
 {
   GVariant *reply = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
                                           G_VARIANT_TYPE_INT64, NULL, error);
@@ -194,7 +203,7 @@ call_add (PyroProxy *proxy, GVariant *params, GError **error)
 }
 
 static gboolean
-call_echo (PyroProxy *proxy, GVariant *params, GError **error)
+call_echo (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
 {
   GVariant *reply = pyro_proxy_call_sync (proxy, "echo", params,
                                           G_VARIANT_TYPE_STRING, NULL, error);
@@ -213,7 +222,7 @@ call_echo (PyroProxy *proxy, GVariant *params, GError **error)
 }
 
 static gboolean
-call_big_result (PyroProxy *proxy, GVariant *params, GError **error)
+call_big_result (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
 {
   GVariant *reply = pyro_proxy_call_sync (proxy, "big_result", NULL,
                                           G_VARIANT_TYPE_STRING, NULL, error);
@@ -231,11 +240,43 @@ call_big_result (PyroProxy *proxy, GVariant *params, GError **error)
 }
 
 static gboolean
-call_big_arg (PyroProxy *proxy, GVariant *params, GError **error)
+call_big_arg (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
 {
   GVariant *reply = pyro_proxy_call_sync (proxy, "big_arg", params,
                                           G_VARIANT_TYPE_INT64, NULL, error);
   return check_int (reply, BIG_SIZE, error);
+}
+
+/* BATCH_SIZE add(1,2) calls in one batch request; every answer must be 3. */
+static gboolean
+call_add_batch (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
+{
+  for (int i = 0; i < BATCH_SIZE; i++)
+    pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, error);
+  if (results == NULL)
+    return FALSE;
+  gsize n = g_variant_n_children (results);
+  if (n != BATCH_SIZE)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED,
+                   "batch gave %zu results, expected %d", n, BATCH_SIZE);
+      return FALSE;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) box = g_variant_get_child_value (results, i);
+      g_autoptr(GVariant) value = g_variant_get_variant (box);
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_INT64) ||
+          g_variant_get_int64 (value) != 3)
+        {
+          g_autofree char *text = g_variant_print (value, TRUE);
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED,
+                       "batch result %zu is %s, expected 3", i, text);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static gint64
@@ -252,13 +293,16 @@ start_clock (double start_at)
   return g_get_monotonic_time ();
 }
 
-/* Repeats @call on one connection for @seconds, timing each call. */
+/* Repeats @call on one connection for @seconds, timing each call.
+ * One @call makes @calls_each Pyro calls (a batch makes many): the result
+ * counts Pyro calls, the latencies are of whole @call rounds. */
 static gboolean
-run_calls (PyroProxy *proxy, CallFunc call, GVariant *params, gsize payload_bytes,
+run_calls (PyroProxy *proxy, CallFunc call, PyroBatch *batch, guint calls_each,
+           GVariant *params, gsize payload_bytes,
            double seconds, double start_at, Result *result, GError **error)
 {
   /* A first call connects and warms up; it is not counted. */
-  if (!call (proxy, params, error))
+  if (!call (proxy, batch, params, error))
     return FALSE;
 
   gint64 start = start_clock (start_at);
@@ -266,16 +310,16 @@ run_calls (PyroProxy *proxy, CallFunc call, GVariant *params, gsize payload_byte
   gint64 now = start;
   while (now < end)
     {
-      if (!call (proxy, params, error))
+      if (!call (proxy, batch, params, error))
         return FALSE;
       gint64 after = g_get_monotonic_time ();
       double latency = after - now;
       g_array_append_val (result->latencies, latency);
-      result->calls++;
+      result->calls += calls_each;
       now = after;
     }
   result->seconds = (now - start) / (double) G_USEC_PER_SEC;
-  result->bytes = result->calls * payload_bytes;
+  result->bytes = result->calls / calls_each * payload_bytes;
   return TRUE;
 }
 
@@ -339,7 +383,7 @@ run_connect (PyroUri *uri, double seconds, Result *result, GError **error)
   while (now < end)
     {
       g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
-      if (!call_add (proxy, NULL, error))
+      if (!call_add (proxy, NULL, NULL, error))
         return FALSE;
       pyro_proxy_release (proxy);
       result->calls++;
@@ -409,18 +453,28 @@ run_scenario (PyroUri *uri, const char *scenario, double seconds, double start_a
   if (g_str_equal (scenario, "oneway"))
     return run_oneway (proxy, seconds, result, error);
   if (g_str_equal (scenario, "small"))
-    return run_calls (proxy, call_add, NULL, 0, seconds, start_at, result, error);
+    return run_calls (proxy, call_add, NULL, 1, NULL, 0, seconds, start_at, result, error);
   if (g_str_equal (scenario, "echo1k"))
     {
       g_autoptr(GVariant) params = string_params (1024);
-      return run_calls (proxy, call_echo, params, 2 * 1024, seconds, start_at, result, error);
+      return run_calls (proxy, call_echo, NULL, 1, params, 2 * 1024, seconds, start_at,
+                        result, error);
+    }
+  if (g_str_equal (scenario, "batch100"))
+    {
+      /* One batch object, refilled for every request, as a program would. */
+      g_autoptr(PyroBatch) batch = pyro_batch_new (proxy);
+      return run_calls (proxy, call_add_batch, batch, BATCH_SIZE, NULL, 0, seconds, start_at,
+                        result, error);
     }
   if (g_str_equal (scenario, "bigresult"))
-    return run_calls (proxy, call_big_result, NULL, BIG_SIZE, seconds, start_at, result, error);
+    return run_calls (proxy, call_big_result, NULL, 1, NULL, BIG_SIZE, seconds, start_at,
+                      result, error);
   if (g_str_equal (scenario, "bigarg"))
     {
       g_autoptr(GVariant) params = string_params (BIG_SIZE);
-      return run_calls (proxy, call_big_arg, params, BIG_SIZE, seconds, start_at, result, error);
+      return run_calls (proxy, call_big_arg, NULL, 1, params, BIG_SIZE, seconds, start_at,
+                        result, error);
     }
 
   g_set_error (error, PYRO_ERROR, PYRO_ERROR_FAILED, "unknown scenario \"%s\"", scenario);
@@ -579,6 +633,6 @@ main (int argc, char **argv)
   g_printerr ("usage: pyro-bench daemon\n"
               "       pyro-bench floor SECONDS\n"
               "       pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]\n"
-              "scenarios: small echo1k oneway bigresult bigarg connect\n");
+              "scenarios: small echo1k batch100 oneway bigresult bigarg connect\n");
   return 2;
 }
