@@ -377,8 +377,10 @@ call_method (PyroSession      *session,
       return finish_stream (session, qualname, method, &invocation, oneway ? NULL : stream_id, error);
     }
 
+  /* Transfer full, floating or not: take_ref, as ref_sink would add a
+   * second reference to a non-floating result and leak it. */
   if (result != NULL)
-    g_variant_ref_sink (result);
+    result = g_variant_take_ref (result);
   if (local != NULL)
     {
       g_clear_pointer (&result, g_variant_unref);
@@ -504,7 +506,7 @@ call_attribute (PyroSession      *session,
         }
       else
         {
-          g_variant_ref_sink (value);
+          value = g_variant_take_ref (value);  /* transfer full, floating or not */
           ok = write_result (qualname, attr->signature, value, reply, error);
           g_variant_unref (value);
         }

@@ -247,7 +247,7 @@ pyro_stream_table_next (PyroStreamTable *table, const char *id, GError **error)
   GVariant *item = entry->next (entry->state, &local);
   g_mutex_unlock (&entry->lock);
   if (item != NULL)
-    item = checked_item (entry, g_variant_ref_sink (item), &local);
+    item = checked_item (entry, g_variant_take_ref (item), &local);  /* transfer full, floating or not */
   entry_unref (entry);
 
   if (item != NULL)

@@ -930,6 +930,70 @@ test_main_context (void)
   g_main_context_pop_thread_default (context);
 }
 
+/* ---- results the method keeps a reference to --------------------------------
+
+   A method may return a variant it also keeps (transfer full of a non-floating
+   reference, e.g. g_variant_ref (cached)).  The daemon must take over exactly
+   that one reference: if it added one of its own, every call would leak the
+   value.  The cached variant's bytes count their releases. */
+
+static gint n_kept_freed;
+
+static void
+kept_bytes_freed (gpointer data)
+{
+  g_free (data);
+  g_atomic_int_inc (&n_kept_freed);
+}
+
+static GVariant *
+kept_get (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_ref (self);
+}
+
+static const PyroMethod kept_methods[] = {
+  { "get", "()", "s", kept_get, 0, NULL },
+  { NULL }
+};
+static const PyroClass kept_class = { .name = "Kept", .methods = kept_methods };
+
+static void
+setup_kept (PyroDaemon *daemon, gpointer user_data)
+{
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &kept_class, user_data, "kept", NULL);
+  g_assert_nonnull (uri);
+}
+
+static void
+test_result_reference (void)
+{
+  char *text = g_strdup ("kept value");
+  GBytes *bytes = g_bytes_new_with_free_func (text, strlen (text) + 1, kept_bytes_freed, text);
+  GVariant *kept = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE));
+  g_bytes_unref (bytes);
+  g_atomic_int_set (&n_kept_freed, 0);
+
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_kept, kept);
+  g_autofree char *uri = pyro_test_daemon_uri (td, "kept");
+  g_autoptr(GError) error = NULL;
+  PyroProxy *proxy = pyro_proxy_new (uri, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 50; i++)
+    {
+      g_autoptr(GVariant) value = pyro_proxy_call_sync (proxy, "get", NULL, G_VARIANT_TYPE_STRING, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "kept value");
+    }
+  g_object_unref (proxy);
+  pyro_test_daemon_stop (td);
+
+  /* Only our own reference is left: dropping it frees the value. */
+  g_assert_cmpint (g_atomic_int_get (&n_kept_freed), ==, 0);
+  g_variant_unref (kept);
+  g_assert_cmpint (g_atomic_int_get (&n_kept_freed), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -948,6 +1012,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/daemon/shutdown-with-clients", test_shutdown_with_clients);
   g_test_add_func ("/pyro/daemon/shutdown-from-method", test_shutdown_from_method);
   g_test_add_func ("/pyro/daemon/main-context", test_main_context);
+  g_test_add_func ("/pyro/daemon/result-reference", test_result_reference);
 
   return g_test_run ();
 }
