@@ -109,7 +109,25 @@ typedef gboolean (*PyroSetterFunc) (gpointer         instance,
                                     PyroInvocation  *invocation,
                                     GError         **error);
 
-/** An exposed attribute.  Tables end with an entry whose @p name is NULL. */
+/**
+ * An exposed attribute (a Python property).  Tables end with an entry
+ * whose @p name is NULL.  A Python client reads it as `market.name`; a C
+ * client with pyro_proxy_get_attribute().
+ *
+ * @code
+ * static GVariant *
+ * get_name (gpointer self, PyroInvocation *invocation, GError **error)
+ * {
+ *   Market *market = self;
+ *   return g_variant_new_string (market->name);
+ * }
+ *
+ * static const PyroAttribute market_attributes[] = {
+ *   { "name", "s", get_name, NULL },          // read-only, like a @property without setter
+ *   { NULL }
+ * };
+ * @endcode
+ */
 typedef struct
 {
   const char *name;      /**< the attribute name */

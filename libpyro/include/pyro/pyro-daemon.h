@@ -123,6 +123,12 @@ void pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, d
  * `daemon._pyroHmacKey`); NULL turns it off.  Clients without the key, or
  * with another one, are refused at the handshake and nothing runs for them.
  * Set it before clients connect.
+ *
+ * @code
+ * pyro_daemon_set_hmac_key (daemon, "course secret");   // server
+ * pyro_proxy_set_hmac_key (proxy, "course secret");     // client (C)
+ * // client (Python): proxy._pyroHmacKey = b"course secret"
+ * @endcode
  */
 void pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key);
 
@@ -134,6 +140,41 @@ void pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key);
  * ::PyroProxy with pyro_proxy_new_from_variant().  Return it from a method
  * (Pyro4's autoproxy), or pass it as an argument to hand a callback object
  * to a server.
+ *
+ * A callback, as in Pyro4's stock-market example: the client hosts a
+ * small daemon of its own, registers its callback object there and passes
+ * it along; the server turns the argument back into a proxy and calls it.
+ *
+ * @code
+ * // client: its own daemon, in a context of its own, served by its own thread
+ * GMainContext *context = g_main_context_new ();
+ * g_main_context_push_thread_default (context);
+ * PyroDaemon *mine = pyro_daemon_new (NULL, 0, &error);
+ * g_main_context_pop_thread_default (context);
+ * g_autoptr(PyroUri) uri = pyro_daemon_register_object (mine, &viewer_class, viewer, NULL, &error);
+ * g_thread_new ("callbacks", (GThreadFunc) pyro_daemon_request_loop, mine);
+ * pyro_proxy_call_sync (aggregator, "view",
+ *                       g_variant_new ("(@a{sv}as)",
+ *                                      pyro_daemon_proxy_for (mine, pyro_uri_get_object (uri), NULL),
+ *                                      symbols),
+ *                       NULL, NULL, &error);
+ *
+ * // server: the method "view" is declared "(a{sv}as)"
+ * g_autoptr(GVariant) dict = g_variant_get_child_value (args, 0);
+ * g_autoptr(PyroProxy) viewer = pyro_proxy_new_from_variant (dict, error);
+ * pyro_proxy_call_sync (viewer, "quote", g_variant_new ("(ssd)", market, symbol, price), NULL, NULL, error);
+ * @endcode
+ *
+ * **Avoiding the deadlock.**  A daemon accepts connections only while the
+ * GMainContext it was created in is being iterated.  If the thread that
+ * iterates that context makes a synchronous call, and the server calls
+ * back into this daemon before answering, the callback's connection is
+ * never accepted and the call can only time out.  So either serve the
+ * callback daemon from its own thread with pyro_daemon_request_loop() (as
+ * above), or make the outer call with pyro_proxy_call() and keep iterating
+ * the context until its callback runs, or make the outer call oneway.
+ * (Callbacks themselves run in the daemon's worker threads, so they may
+ * take locks; just not one the calling thread holds during the call.)
  *
  * @param object_id a registered object id
  * @param error return location for a #PYRO_ERROR_DAEMON error if it is not registered

@@ -28,6 +28,19 @@ G_BEGIN_DECLS
  * `PYRO_NS_HOST` (default localhost), `PYRO_NS_PORT` (9090),
  * `PYRO_NS_BCPORT` (9091) and `PYRO_BROADCAST_ADDRS` (comma-separated,
  * default "<broadcast>, 0.0.0.0").
+ *
+ * A name server started with an HMAC key (`PYRO_HMAC_KEY=secret pyro-ns`)
+ * answers only clients with the same key.  Find it with
+ * pyro_naming_locate_with_key(); a "PYRONAME:" or "PYROMETA:" proxy asks
+ * the name server with its own key (pyro_proxy_set_hmac_key()), so the
+ * name server and the object share one key, as in Pyro4.  The library
+ * never reads `PYRO_HMAC_KEY` itself (neither does Pyro4: only its
+ * command-line tools do); a program passes the key it wants:
+ *
+ * @code
+ * g_autoptr(PyroProxy) ns = pyro_naming_locate_with_key ("localhost", 9090, g_getenv ("PYRO_HMAC_KEY"),
+ *                                                        NULL, &error);
+ * @endcode
  */
 
 /** The name server's object id, and its name in its own registry. */
@@ -46,13 +59,38 @@ G_BEGIN_DECLS
  * @param port the name server port (with @p host) or the broadcast port (without); 0 for the default
  * @param cancellable (nullable): cancels the search
  * @param error return location for a #PYRO_ERROR_NAMING error
- *   ("Failed to locate the nameserver")
+ *   ("Failed to locate the nameserver", followed by why when @p host
+ *   is given, e.g. "...: cannot connect to ('127.0.0.1', 9090): hmac key
+ *   config not symmetric" for a name server that wants an HMAC key)
  * @return (transfer full) (nullable): a connected proxy for `Pyro.NameServer`
  */
 PyroProxy *pyro_naming_locate (const char    *host,
                                guint16        port,
                                GCancellable  *cancellable,
                                GError       **error);
+
+/**
+ * Finds a name server that uses HMAC authentication, as Pyro4's
+ * `locateNS(host, port, hmac_key=key)` does: like pyro_naming_locate(),
+ * with @p hmac_key set on the proxy (pyro_proxy_set_hmac_key()) before it
+ * connects.  The handshake checks the key, so a name server with another
+ * key, or with none, is not found: with @p host given the error says so
+ * ("Failed to locate the nameserver: cannot connect to (...): message
+ * hmac mismatch").
+ *
+ * @param host (nullable): the name server's host, or NULL to search
+ * @param port as for pyro_naming_locate()
+ * @param hmac_key (nullable): the shared secret; NULL or "" for none
+ * @param cancellable (nullable): cancels the search
+ * @param error return location for a #PYRO_ERROR_NAMING error
+ * @return (transfer full) (nullable): a connected proxy for `Pyro.NameServer`,
+ *   using @p hmac_key for every call
+ */
+PyroProxy *pyro_naming_locate_with_key (const char    *host,
+                                        guint16        port,
+                                        const char    *hmac_key,
+                                        GCancellable  *cancellable,
+                                        GError       **error);
 
 /**
  * Registers @p name for @p uri (the name server's `register`).
