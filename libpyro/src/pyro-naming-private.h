@@ -8,8 +8,12 @@ G_BEGIN_DECLS
 
 /* Resolves a PYRONAME: or PYROMETA: URI to the PYRO: URI of the object,
  * asking the name server (the one named in the URI, else the configured
- * or discovered one).  (transfer full) (nullable) */
-PyroUri *pyro_naming_resolve (PyroUri *uri, GCancellable *cancellable, GError **error);
+ * or discovered one).  @hmac_key (nullable): the resolving proxy's key,
+ * used for the name server too, as Pyro4 does.  (transfer full) (nullable) */
+PyroUri *pyro_naming_resolve (PyroUri      *uri,
+                              GBytes       *hmac_key,
+                              GCancellable *cancellable,
+                              GError      **error);
 
 /* Converts a URI as the name server sends it (a string, or Pyro4's
  * {"__class__": "Pyro4.core.URI", "state": [...]} dict as "a{sv}") to a

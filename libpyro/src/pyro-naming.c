@@ -132,16 +132,26 @@ is_local_host (const char *host)
 
 /* ---- locating ----------------------------------------------------------- */
 
-/* A connected proxy for the name server at @host:@port, or NULL. */
+/* A proxy for the name server at @uri, connected (so the handshake, and
+ * with it the HMAC check, has passed), or NULL. */
 static PyroProxy *
-try_direct (const char *host, guint16 port, GCancellable *cancellable, GError **error)
+connect_to (PyroUri *uri, const char *hmac_key, GCancellable *cancellable, GError **error)
 {
-  g_autoptr(PyroUri) uri = pyro_uri_new (NAMESERVER_OBJECT_ID, host, port);
   g_autoptr(PyroProxy) ns = pyro_proxy_new_for_uri (uri);
-  g_debug ("locating the NS: %s", pyro_uri_to_string (uri));
+  if (hmac_key != NULL)
+    pyro_proxy_set_hmac_key (ns, hmac_key);
   if (!pyro_proxy_connect (ns, cancellable, error))
     return NULL;
   return g_steal_pointer (&ns);
+}
+
+/* A connected proxy for the name server at @host:@port, or NULL. */
+static PyroProxy *
+try_direct (const char *host, guint16 port, const char *hmac_key, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(PyroUri) uri = pyro_uri_new (NAMESERVER_OBJECT_ID, host, port);
+  g_debug ("locating the NS: %s", pyro_uri_to_string (uri));
+  return connect_to (uri, hmac_key, cancellable, error);
 }
 
 /* The addresses to send GET_NSURI to: PYRO_BROADCAST_ADDRS, where
@@ -220,14 +230,32 @@ discover (guint16 bcport, GCancellable *cancellable)
 PyroProxy *
 pyro_naming_locate (const char *host, guint16 port, GCancellable *cancellable, GError **error)
 {
+  return pyro_naming_locate_with_key (host, port, NULL, cancellable, error);
+}
+
+PyroProxy *
+pyro_naming_locate_with_key (const char    *host,
+                             guint16        port,
+                             const char    *hmac_key,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
   g_autoptr(GError) local = NULL;
   PyroProxy *ns;
 
+  /* Pyro4 treats an empty key as no key at all. */
+  if (hmac_key != NULL && *hmac_key == '\0')
+    hmac_key = NULL;
+
   if (host != NULL)
     {
-      ns = try_direct (host, port ? port : config_port ("PYRO_NS_PORT", NAMESERVER_PORT), cancellable, &local);
+      ns = try_direct (host, port ? port : config_port ("PYRO_NS_PORT", NAMESERVER_PORT), hmac_key, cancellable,
+                       &local);
+      /* Pyro4 raises NamingError "from" the connection error; a GError has
+       * no cause, so the cause goes into the message: with a wrong or
+       * missing HMAC key, that is the part that tells what is wrong. */
       if (ns == NULL)
-        g_set_error (error, PYRO_ERROR, PYRO_ERROR_NAMING, "Failed to locate the nameserver");
+        g_set_error (error, PYRO_ERROR, PYRO_ERROR_NAMING, "Failed to locate the nameserver: %s", local->message);
       return ns;
     }
 
@@ -235,7 +263,7 @@ pyro_naming_locate (const char *host, guint16 port, GCancellable *cancellable, G
   guint16 ns_port = config_port ("PYRO_NS_PORT", NAMESERVER_PORT);
   if (is_local_host (ns_host))
     {
-      ns = try_direct (ns_host, ns_port, cancellable, &local);
+      ns = try_direct (ns_host, ns_port, hmac_key, cancellable, &local);
       if (ns != NULL)
         return ns;
       g_debug ("locating the NS: %s", local->message);
@@ -246,16 +274,16 @@ pyro_naming_locate (const char *host, guint16 port, GCancellable *cancellable, G
   g_autoptr(PyroUri) found = discover (port ? port : config_port ("PYRO_NS_BCPORT", NAMESERVER_BCPORT), cancellable);
   if (found != NULL)
     {
-      ns = pyro_proxy_new_for_uri (found);
-      if (pyro_proxy_connect (ns, cancellable, &local))
+      ns = connect_to (found, hmac_key, cancellable, &local);
+      if (ns != NULL)
         return ns;
-      g_object_unref (ns);
+      g_debug ("locating the NS: %s", local->message);
       g_clear_error (&local);
     }
 
   if (!is_local_host (ns_host))
     {
-      ns = try_direct (ns_host, ns_port, cancellable, &local);
+      ns = try_direct (ns_host, ns_port, hmac_key, cancellable, &local);
       if (ns != NULL)
         return ns;
     }
@@ -266,13 +294,18 @@ pyro_naming_locate (const char *host, guint16 port, GCancellable *cancellable, G
 /* ---- resolving PYRONAME: / PYROMETA: ------------------------------------ */
 
 PyroUri *
-pyro_naming_resolve (PyroUri *uri, GCancellable *cancellable, GError **error)
+pyro_naming_resolve (PyroUri *uri, GBytes *hmac_key, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (uri != NULL, NULL);
   /* A name server in the URI is used directly; otherwise search for one. */
   const char *host = pyro_uri_get_host (uri);
   guint16 port = host ? pyro_uri_get_port (uri) : 0;
-  g_autoptr(PyroProxy) ns = pyro_naming_locate (host, port, cancellable, error);
+  /* Pyro4 looks the name up with the proxy's own HMAC key: a name server
+   * that wants a key gets the one the object wants too.  (As text for
+   * pyro_proxy_set_hmac_key(); a key with a NUL byte, possible only from a
+   * proxy dict, is cut there and so refused.) */
+  g_autofree char *key = hmac_key ? g_strndup (g_bytes_get_data (hmac_key, NULL), g_bytes_get_size (hmac_key)) : NULL;
+  g_autoptr(PyroProxy) ns = pyro_naming_locate_with_key (host, port, key, cancellable, error);
   if (ns == NULL)
     return NULL;
 

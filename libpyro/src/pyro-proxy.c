@@ -167,7 +167,7 @@ target_uri (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 {
   if (pyro_uri_get_protocol (proxy->uri) == PYRO_URI_PYRO)
     return pyro_uri_ref (proxy->uri);
-  return pyro_naming_resolve (proxy->uri, cancellable, error);
+  return pyro_naming_resolve (proxy->uri, proxy->hmac_key, cancellable, error);
 }
 
 static GSocketConnection *

@@ -6,7 +6,9 @@
  *   each name server, must print the same lines for the same commands;
  * - Python's name server (pyro4-ns) used by a C server and a C client,
  *   and found by C discovery on loopback;
- * - a PYRONAME: proxy following its object to a new address.
+ * - a PYRONAME: proxy following its object to a new address;
+ * - HMAC keys: each name server with a key (PYRO_HMAC_KEY or -k), used by
+ *   Python and C clients and tools with the right key, a wrong one and none.
  *
  * Every process runs on loopback with free ports; the environment points
  * the default name server at a closed port (PYRO_NS_PORT=1) so that
@@ -54,6 +56,7 @@ typedef struct
   GMutex        lock;
   GCond         cond;
   PyroDaemon   *daemon;
+  char         *hmac_key; /* nullable */
 } EchoServer;
 
 static gpointer
@@ -65,6 +68,7 @@ echo_server_main (gpointer data)
   g_main_context_push_thread_default (es->context);
   PyroDaemon *daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
   g_assert_no_error (error);
+  pyro_daemon_set_hmac_key (daemon, es->hmac_key);
   setup_echo (daemon, NULL);
   g_mutex_lock (&es->lock);
   es->daemon = daemon;
@@ -77,10 +81,12 @@ echo_server_main (gpointer data)
   return NULL;
 }
 
+/* @hmac_key (nullable): the daemon's HMAC key */
 static EchoServer *
-echo_server_start (void)
+echo_server_start_with_key (const char *hmac_key)
 {
   EchoServer *es = g_new0 (EchoServer, 1);
+  es->hmac_key = g_strdup (hmac_key);
   g_mutex_init (&es->lock);
   g_cond_init (&es->cond);
   es->context = g_main_context_new ();
@@ -92,6 +98,12 @@ echo_server_start (void)
       g_error ("the echo daemon did not start in %d s", PYRO_TEST_TIMEOUT_S);
   g_mutex_unlock (&es->lock);
   return es;
+}
+
+static EchoServer *
+echo_server_start (void)
+{
+  return echo_server_start_with_key (NULL);
 }
 
 static char *
@@ -116,6 +128,7 @@ echo_server_stop (EchoServer *es)
   g_main_context_unref (es->context);
   g_mutex_clear (&es->lock);
   g_cond_clear (&es->cond);
+  g_free (es->hmac_key);
   g_free (es);
 }
 
@@ -127,6 +140,7 @@ typedef struct
   char        *uri;    /* PYRO:Pyro.NameServer@127.0.0.1:PORT */
   guint16      port;
   guint16      bcport; /* 0 when there is no responder */
+  GString     *banner; /* the start-up lines read, each ending in "\n" */
 } NsProcess;
 
 /* Reads the start-up lines up to "URI = ..." (and "BCPORT = ..." or a
@@ -139,6 +153,9 @@ ns_process_read_banner (NsProcess *ns, gboolean want_bcport_line)
       g_autoptr(GError) error = NULL;
       g_autofree char *line = pyro_test_read_line (ns->proc, PYRO_TEST_TIMEOUT_S, &error);
       g_assert_no_error (error);
+      if (ns->banner == NULL)
+        ns->banner = g_string_new (NULL);
+      g_string_append_printf (ns->banner, "%s\n", line);
       if (g_str_has_prefix (line, "URI = "))
         {
           ns->uri = g_strdup (line + strlen ("URI = "));
@@ -201,6 +218,8 @@ stop_ns (NsProcess *ns)
   pyro_test_stop_process (ns->proc, PYRO_TEST_TIMEOUT_S);
   g_object_unref (ns->proc);
   g_free (ns->uri);
+  if (ns->banner != NULL)
+    g_string_free (ns->banner, TRUE);
   g_free (ns);
 }
 
@@ -573,6 +592,328 @@ test_pyroname_follows_object (void)
   stop_ns (ns);
 }
 
+/* ---- HMAC keys ------------------------------------------------------------ */
+
+#define HMAC_KEY "secret"
+
+/* The listing of a fresh name server at 127.0.0.1:@port, as both tools print it. */
+static char *
+fresh_listing (guint16 port)
+{
+  g_autofree char *location = g_strdup_printf ("127.0.0.1:%u", port);
+  return expand (nsc_cases[1].expected, location);
+}
+
+/* Runs pyro-nsc (or with @python, pyro4-nsc) "-n 127.0.0.1 -p PORT
+ * @command", with PYRO_HMAC_KEY=@env_key in its environment and -k
+ * @option_key on its command line, each unless NULL.
+ * @return the exit status */
+static int
+run_nsc_keyed (gboolean     python,
+               guint16      port,
+               const char  *env_key,
+               const char  *option_key,
+               const char  *command,
+               char       **out,
+               char       **err)
+{
+  g_autofree char *build = pyro_test_build_dir ();
+  g_autofree char *binary = g_build_filename (build, "bin", "pyro-nsc", NULL);
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *env_setting = env_key ? g_strconcat ("PYRO_HMAC_KEY=", env_key, NULL) : NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  /* pyro_test_run() removes PYRO_HMAC_KEY from the environment; env(1) puts it back. */
+  if (env_key != NULL)
+    {
+      g_ptr_array_add (argv, "/usr/bin/env");
+      g_ptr_array_add (argv, env_setting);
+    }
+  if (python)
+    {
+      g_ptr_array_add (argv, PYRO_TEST_PYTHON);
+      g_ptr_array_add (argv, "-m");
+      g_ptr_array_add (argv, "Pyro4.nsc");
+    }
+  else
+    g_ptr_array_add (argv, binary);
+  g_ptr_array_add (argv, "-n");
+  g_ptr_array_add (argv, "127.0.0.1");
+  g_ptr_array_add (argv, "-p");
+  g_ptr_array_add (argv, port_text);
+  if (option_key != NULL)
+    {
+      g_ptr_array_add (argv, "-k");
+      g_ptr_array_add (argv, (gpointer) option_key);
+    }
+  g_auto(GStrv) words = g_strsplit (command, " ", -1);
+  for (gsize w = 0; words[w] != NULL; w++)
+    g_ptr_array_add (argv, words[w]);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (pyro_test_run ((const char * const *) argv->pdata, "", PYRO_TEST_TIMEOUT_S, out, err, &status,
+                                &error));
+  g_assert_no_error (error);
+  return status;
+}
+
+/* How a name server or a client is given its key. */
+typedef enum
+{
+  KEY_BY_ENV,    /* PYRO_HMAC_KEY */
+  KEY_BY_OPTION, /* -k, deprecated */
+} KeyWay;
+
+/* The C name server with the key HMAC_KEY given @way; -x, as students start it. */
+static NsProcess *
+start_keyed_c_ns (KeyWay way)
+{
+  g_autofree char *build = pyro_test_build_dir ();
+  g_autofree char *binary = g_build_filename (build, "bin", "pyro-ns", NULL);
+  const char *argv[] = { binary, "-n", "127.0.0.1", "-p", "0", "-x",
+                         way == KEY_BY_OPTION ? "-k" : NULL, HMAC_KEY, NULL };
+  const char *env[] = { "PYRO_HMAC_KEY=" HMAC_KEY, NULL };
+  g_autoptr(GError) error = NULL;
+  NsProcess *ns = g_new0 (NsProcess, 1);
+  ns->proc = pyro_test_spawn (argv, way == KEY_BY_ENV ? env : NULL, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  ns_process_read_banner (ns, FALSE);
+  return ns;
+}
+
+/* The C library's view of a keyed name server at 127.0.0.1:@port: only
+ * the right key finds it, and the error says why the others do not. */
+static void
+check_c_library_locate (guint16 port)
+{
+  static const struct
+  {
+    const char *key;
+    const char *reason; /* NULL: found */
+  } cases[] = {
+    { HMAC_KEY, NULL },
+    { "wrong", "message hmac mismatch" },
+    { NULL, "hmac key config not symmetric" },
+    { "", "hmac key config not symmetric" }, /* empty means none, as in Pyro4 */
+    { HMAC_KEY, NULL },                      /* and it still serves */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PyroProxy) ns = pyro_naming_locate_with_key ("127.0.0.1", port, cases[i].key, NULL, &error);
+      if (cases[i].reason == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_true (pyro_naming_ping (ns, NULL, &error));
+          g_assert_no_error (error);
+          continue;
+        }
+      g_assert_null (ns);
+      g_assert_error (error, PYRO_ERROR, PYRO_ERROR_NAMING);
+      g_assert_true (g_str_has_prefix (error->message, "Failed to locate the nameserver: "));
+      if (strstr (error->message, cases[i].reason) == NULL)
+        g_error ("key %s: \"%s\" does not say \"%s\"", cases[i].key, error->message, cases[i].reason);
+    }
+
+  /* pyro_naming_locate() has no key */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (pyro_naming_locate ("127.0.0.1", port, NULL, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_NAMING);
+  g_assert_nonnull (strstr (error->message, "hmac key config not symmetric"));
+}
+
+/* A keyed echo object registered in the keyed name server at @port is
+ * reached through PYRONAME: by a proxy with the key (which the proxy also
+ * uses for the lookup), and not by one without. */
+static void
+check_pyroname_with_key (guint16 port)
+{
+  EchoServer *echo = echo_server_start_with_key (HMAC_KEY);
+  g_autofree char *echo_uri = echo_server_uri (echo);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroProxy) nsp = pyro_naming_locate_with_key ("127.0.0.1", port, HMAC_KEY, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (pyro_naming_register (nsp, "example.echo", echo_uri, FALSE, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *by_name = g_strdup_printf ("PYRONAME:example.echo@127.0.0.1:%u", port);
+  g_autoptr(PyroProxy) keyed = pyro_proxy_new (by_name, &error);
+  g_assert_no_error (error);
+  pyro_proxy_set_hmac_key (keyed, HMAC_KEY);
+  g_autoptr(GVariant) answer = pyro_proxy_call_sync (keyed, "echo", g_variant_new ("(s)", "keyed"),
+                                                     G_VARIANT_TYPE_STRING, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (answer, NULL), ==, "keyed");
+
+  /* without the key the lookup itself is refused */
+  g_autoptr(PyroProxy) plain = pyro_proxy_new (by_name, &error);
+  g_assert_no_error (error);
+  g_assert_null (pyro_proxy_call_sync (plain, "echo", g_variant_new ("(s)", "plain"), NULL, NULL, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_NAMING);
+  g_assert_nonnull (strstr (error->message, "hmac key config not symmetric"));
+
+  g_assert_cmpint (pyro_naming_remove (nsp, "example.echo", NULL, NULL), ==, 1);
+  echo_server_stop (echo);
+}
+
+/* The C name server with a key (given as @data, a KeyWay), used by
+ * Python's locateNS and pyro4-nsc, by pyro-nsc and by the C library. */
+static void
+test_hmac_c_ns (gconstpointer data)
+{
+  NsProcess *ns = start_keyed_c_ns (GPOINTER_TO_INT (data));
+  g_autofree char *port = g_strdup_printf ("%u", ns->port);
+  g_autofree char *listing = fresh_listing (ns->port);
+  g_autoptr(GError) error = NULL;
+
+  /* pyro4-ns's lines with a key: no "Warning: HMAC key not set" */
+  g_autofree char *banner = g_strdup_printf ("Not starting broadcast server for localhost.\n"
+                                             "NS running on 127.0.0.1:%u (127.0.0.1)\n"
+                                             "URI = PYRO:Pyro.NameServer@127.0.0.1:%u\n", ns->port, ns->port);
+  g_assert_cmpstr (ns->banner->str, ==, banner);
+
+  /* Python's locateNS with the right key, a wrong one and none */
+  g_autofree char *out = NULL;
+  int status = -1;
+  const char *args[] = { "127.0.0.1", port, HMAC_KEY, NULL };
+  g_assert_true (pyro_test_run_python ("ns_hmac.py", args, PYRO_TEST_TIMEOUT_S * 2, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "ALL OK\n");
+  g_assert_cmpint (status, ==, 0);
+
+  /* both tools: key by environment or option; refused with a wrong key or
+   * none (pyro4-nsc prints Pyro4's NamingError and exits 0) */
+  static const struct
+  {
+    gboolean    python;
+    const char *env_key;
+    const char *option_key;
+    const char *reason; /* NULL: the listing */
+  } tools[] = {
+    { TRUE, HMAC_KEY, NULL, NULL },
+    { TRUE, NULL, HMAC_KEY, NULL },
+    { TRUE, "wrong", NULL, "" },
+    { TRUE, NULL, NULL, "" },
+    { FALSE, HMAC_KEY, NULL, NULL },
+    { FALSE, NULL, HMAC_KEY, NULL },
+    { FALSE, "wrong", NULL, ": message hmac mismatch" },
+    { FALSE, NULL, NULL, ": hmac key config not symmetric" },
+    { FALSE, "", NULL, ": hmac key config not symmetric" },
+    { TRUE, HMAC_KEY, NULL, NULL },
+    { FALSE, HMAC_KEY, NULL, NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (tools); i++)
+    {
+      g_autofree char *tool_out = NULL;
+      g_autofree char *tool_err = NULL;
+      status = run_nsc_keyed (tools[i].python, ns->port, tools[i].env_key, tools[i].option_key, "list",
+                              &tool_out, &tool_err);
+      if (status != (tools[i].reason == NULL || tools[i].python ? 0 : 1))
+        g_test_message ("case %" G_GSIZE_FORMAT ": stderr: %s", i, tool_err);
+      if (tools[i].reason == NULL)
+        {
+          g_assert_cmpstr (tool_out, ==, listing);
+          g_assert_cmpint (status, ==, 0);
+        }
+      else
+        {
+          g_autofree char *expected = g_strconcat ("Error: Failed to locate the nameserver", tools[i].reason, NULL);
+          g_assert_true (g_str_has_prefix (tool_out, expected));
+          g_assert_cmpint (status, ==, tools[i].python ? 0 : 1);
+        }
+    }
+
+  check_c_library_locate (ns->port);
+  check_pyroname_with_key (ns->port);
+
+  /* SIGTERM stops it cleanly */
+  g_assert_cmpint (pyro_test_stop_process (ns->proc, PYRO_TEST_TIMEOUT_S), ==, 0);
+  stop_ns (ns);
+}
+
+/* Both -k and PYRO_HMAC_KEY: which one was meant?  Both tools refuse, as Pyro4's do. */
+static void
+test_hmac_key_twice (void)
+{
+  g_autofree char *build = pyro_test_build_dir ();
+  g_autofree char *ns_binary = g_build_filename (build, "bin", "pyro-ns", NULL);
+  const char *argv[] = { "/usr/bin/env", "PYRO_HMAC_KEY=" HMAC_KEY, ns_binary, "-n", "127.0.0.1", "-p", "0", "-x",
+                         "-k", HMAC_KEY, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (pyro_test_run (argv, NULL, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_nonnull (strstr (err, "pyro-ns: error: don't use -k and PYRO_HMAC_KEY at the same time\n"));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* (port 1: it must stop before trying to connect) */
+  status = run_nsc_keyed (FALSE, 1, HMAC_KEY, HMAC_KEY, "ping", &out, &err);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_nonnull (strstr (err, "pyro-nsc: error: don't use -k and PYRO_HMAC_KEY at the same time\n"));
+}
+
+/* Python's pyro4-ns with PYRO_HMAC_KEY, used by pyro-nsc and by C
+ * servers and clients. */
+static void
+test_hmac_python_ns (void)
+{
+  const char *argv[] = { PYRO_TEST_PYTHON, "-m", "Pyro4.naming", "-n", "127.0.0.1", "-p", "0", NULL };
+  const char *env[] = { "PYRO_HMAC_KEY=" HMAC_KEY, NULL };
+  g_autoptr(GError) error = NULL;
+  NsProcess *ns = g_new0 (NsProcess, 1);
+  ns->proc = pyro_test_spawn (argv, env, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  ns_process_read_banner (ns, FALSE);
+  g_assert_null (strstr (ns->banner->str, "Warning"));
+  g_autofree char *listing = fresh_listing (ns->port);
+
+  static const struct
+  {
+    const char *env_key;
+    const char *option_key;
+    const char *command;
+    const char *expected; /* stdout (a prefix when status is 1); NULL: the listing */
+    int         status;
+  } cases[] = {
+    { HMAC_KEY, NULL, "list", NULL, 0 },
+    { NULL, HMAC_KEY, "ping", "Name server ping ok.\n", 0 },
+    { NULL, NULL, "ping", "Error: Failed to locate the nameserver: hmac key config not symmetric", 1 },
+    { "wrong", NULL, "ping", "Error: Failed to locate the nameserver: message hmac mismatch", 1 },
+    { NULL, "wrong", "list", "Error: Failed to locate the nameserver: message hmac mismatch", 1 },
+    { HMAC_KEY, NULL, "ping", "Name server ping ok.\n", 0 },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      int status = run_nsc_keyed (FALSE, ns->port, cases[i].env_key, cases[i].option_key, cases[i].command,
+                                  &out, &err);
+      if (status != cases[i].status)
+        g_test_message ("case %" G_GSIZE_FORMAT ": stderr: %s", i, err);
+      if (cases[i].status == 0)
+        g_assert_cmpstr (out, ==, cases[i].expected ? cases[i].expected : listing);
+      else
+        g_assert_true (g_str_has_prefix (out, cases[i].expected));
+      g_assert_cmpint (status, ==, cases[i].status);
+      if (cases[i].option_key != NULL)
+        g_assert_nonnull (strstr (err, "deprecated"));
+    }
+
+  check_c_library_locate (ns->port);
+  check_pyroname_with_key (ns->port);
+  stop_ns (ns);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -593,5 +934,9 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/naming/python-ns/c-server-c-client", test_python_ns_c_server_c_client);
   g_test_add_func ("/pyro/naming/python-ns/discovery", test_python_ns_discovery);
   g_test_add_func ("/pyro/naming/pyroname/follows-object", test_pyroname_follows_object);
+  g_test_add_data_func ("/pyro/naming/hmac/c-ns-key-by-env", GINT_TO_POINTER (KEY_BY_ENV), test_hmac_c_ns);
+  g_test_add_data_func ("/pyro/naming/hmac/c-ns-key-by-option", GINT_TO_POINTER (KEY_BY_OPTION), test_hmac_c_ns);
+  g_test_add_func ("/pyro/naming/hmac/key-twice", test_hmac_key_twice);
+  g_test_add_func ("/pyro/naming/hmac/python-ns", test_hmac_python_ns);
   return g_test_run ();
 }

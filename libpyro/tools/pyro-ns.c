@@ -3,7 +3,12 @@
  * Same options (where they apply) and the same start-up lines, so course
  * notes written for pyro4-ns work with it unchanged:
  *
- *   pyro-ns [-n HOST] [-p PORT] [-s memory|sql:FILE] [--bchost H] [--bcport P] [-x]
+ *   pyro-ns [-n HOST] [-p PORT] [-s memory|sql:FILE] [--bchost H] [--bcport P] [-x] [-k KEY]
+ *
+ * An HMAC key (environment PYRO_HMAC_KEY, or the deprecated -k) makes the
+ * name server answer only clients that have the same key.  As pyro4-ns:
+ * an empty key means none, and giving both -k and PYRO_HMAC_KEY is an
+ * error (which one was meant?).
  *
  * Like Pyro4, no broadcast responder is started when the name server is
  * bound to a loopback address (nobody else could reach it), unless
@@ -51,6 +56,29 @@ env_port (const char *name, int fallback)
   return (text != NULL && *text != '\0') ? atoi (text) : fallback;
 }
 
+/* The HMAC key from -k or PYRO_HMAC_KEY, as pyro4-ns picks it.  FALSE
+ * (with a message printed) when both are given.  *key: NULL for none. */
+static gboolean
+choose_hmac_key (const char *option_key, const char **key)
+{
+  const char *env_key = g_getenv ("PYRO_HMAC_KEY");
+  gboolean from_option = option_key != NULL && *option_key != '\0';
+
+  /* Anyone on the machine can read a command line (ps), not the environment. */
+  if (from_option)
+    g_printerr ("Warning: -k shows the HMAC key to every user of this machine and is deprecated; "
+                "set PYRO_HMAC_KEY instead.\n");
+  if (env_key != NULL && from_option)
+    {
+      g_printerr ("pyro-ns: error: don't use -k and PYRO_HMAC_KEY at the same time\n");
+      return FALSE;
+    }
+  *key = from_option ? option_key : env_key;
+  if (*key != NULL && **key == '\0')
+    *key = NULL;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -60,6 +88,8 @@ main (int argc, char **argv)
   int port = env_port ("PYRO_NS_PORT", PYRO_NS_DEFAULT_PORT);
   int bcport = env_port ("PYRO_NS_BCPORT", PYRO_NS_DEFAULT_BCPORT);
   gboolean no_broadcast = FALSE;
+  g_autofree char *option_key = NULL;
+  const char *hmac_key;
   const GOptionEntry entries[] = {
     { "host", 'n', 0, G_OPTION_ARG_STRING, &host, "hostname to bind server on (default localhost)", "HOST" },
     { "port", 'p', 0, G_OPTION_ARG_INT, &port, "port to bind server on (default 9090, 0=random)", "PORT" },
@@ -69,6 +99,8 @@ main (int argc, char **argv)
     { "bcport", 0, 0, G_OPTION_ARG_INT, &bcport, "port to bind broadcast server on (default 9091, 0=random)",
       "BCPORT" },
     { "nobc", 'x', 0, G_OPTION_ARG_NONE, &no_broadcast, "don't start a broadcast server", NULL },
+    { "key", 'k', 0, G_OPTION_ARG_STRING, &option_key, "the HMAC key to use (deprecated: set PYRO_HMAC_KEY)",
+      "KEY" },
     { NULL }
   };
   g_autoptr(GOptionContext) options = g_option_context_new ("- the Pyro name server");
@@ -85,6 +117,8 @@ main (int argc, char **argv)
       g_printerr ("pyro-ns: error: invalid arguments (see --help)\n");
       return 2;
     }
+  if (!choose_hmac_key (option_key, &hmac_key))
+    return 1;
   /* Pyro4's default: its HOST setting (environment PYRO_HOST), else localhost. */
   if (host == NULL)
     host = g_strdup (g_getenv ("PYRO_HOST") && *g_getenv ("PYRO_HOST") ? g_getenv ("PYRO_HOST") : "localhost");
@@ -95,11 +129,15 @@ main (int argc, char **argv)
       g_printerr ("pyro-ns: error: %s\n", error->message);
       return 1;
     }
+  /* Before anything can answer (the request loop, the broadcast responder),
+   * so no client ever gets in without the key. */
+  pyro_daemon_set_hmac_key (pyro_name_server_get_daemon (ns), hmac_key);
 
-  if (no_broadcast)
-    ;
-  else if (is_loopback_host (host) && bchost == NULL)
+  /* pyro4-ns says this on loopback even with -x. */
+  if (is_loopback_host (host) && bchost == NULL)
     g_print ("Not starting broadcast server for localhost.\n");
+  else if (no_broadcast)
+    ;
   else if (!pyro_name_server_start_broadcast (ns, bchost, (guint16) bcport, &error))
     {
       g_printerr ("pyro-ns: error: cannot start the broadcast server: %s\n", error->message);
@@ -114,7 +152,8 @@ main (int argc, char **argv)
   PyroDaemon *daemon = pyro_name_server_get_daemon (ns);
   g_autofree char *ip = resolve_host (pyro_daemon_get_host (daemon));
   g_print ("NS running on %s:%u (%s)\n", pyro_daemon_get_host (daemon), pyro_daemon_get_port (daemon), ip);
-  g_print ("Warning: HMAC key not set. Anyone can connect to this server!\n");
+  if (hmac_key == NULL)
+    g_print ("Warning: HMAC key not set. Anyone can connect to this server!\n");
   g_print ("URI = %s\n", pyro_uri_to_string (pyro_name_server_get_uri (ns)));
   fflush (stdout);
 

@@ -1,6 +1,9 @@
 /* pyro-nsc.c: the name server control tool, a drop-in for Pyro4's `pyro4-nsc`.
  *
- *   pyro-nsc [-n HOST] [-p PORT] [-v] command [arguments]
+ *   pyro-nsc [-n HOST] [-p PORT] [-k KEY] [-v] command [arguments]
+ *
+ * The HMAC key of a name server that wants one comes from PYRO_HMAC_KEY
+ * (or the deprecated -k; both at once is an error, as in pyro4-nsc).
  *
  * Same commands and the same output lines as pyro4-nsc, so a course
  * handout showing pyro4-nsc output matches what students see.  One
@@ -280,15 +283,42 @@ short_class_name (const GError *error)
   return dot ? dot + 1 : klass;
 }
 
+/* The HMAC key from -k or PYRO_HMAC_KEY, as pyro4-nsc picks it.  FALSE
+ * (with a message printed) when both are given.  *key: NULL for none. */
+static gboolean
+choose_hmac_key (const char *option_key, const char **key)
+{
+  const char *env_key = g_getenv ("PYRO_HMAC_KEY");
+  gboolean from_option = option_key != NULL && *option_key != '\0';
+
+  /* Anyone on the machine can read a command line (ps), not the environment. */
+  if (from_option)
+    g_printerr ("Warning: -k shows the HMAC key to every user of this machine and is deprecated; "
+                "set PYRO_HMAC_KEY instead.\n");
+  if (env_key != NULL && from_option)
+    {
+      g_printerr ("pyro-nsc: error: don't use -k and PYRO_HMAC_KEY at the same time\n");
+      return FALSE;
+    }
+  *key = from_option ? option_key : env_key;
+  if (*key != NULL && **key == '\0')
+    *key = NULL;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
   g_autofree char *host = NULL;
   int port = 0;
   gboolean verbose = FALSE;
+  g_autofree char *option_key = NULL;
+  const char *hmac_key;
   const GOptionEntry entries[] = {
     { "host", 'n', 0, G_OPTION_ARG_STRING, &host, "hostname of the NS", "HOST" },
     { "port", 'p', 0, G_OPTION_ARG_INT, &port, "port of the NS (or bc-port if host isn't specified)", "PORT" },
+    { "key", 'k', 0, G_OPTION_ARG_STRING, &option_key, "the HMAC key to use (deprecated: set PYRO_HMAC_KEY)",
+      "KEY" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "verbose output", NULL },
     { NULL }
   };
@@ -304,6 +334,8 @@ main (int argc, char **argv)
       g_printerr ("%s\npyro-nsc: error: %s\n", USAGE, error ? error->message : "invalid port");
       return 2;
     }
+  if (!choose_hmac_key (option_key, &hmac_key))
+    return 1;
   const CommandInfo *info = argc > 1 ? find_command (argv[1]) : NULL;
   if (info == NULL)
     {
@@ -316,7 +348,7 @@ main (int argc, char **argv)
 
   if (verbose)
     g_print ("Locating name server...\n");
-  g_autoptr(PyroProxy) ns = pyro_naming_locate (host, (guint16) port, NULL, &error);
+  g_autoptr(PyroProxy) ns = pyro_naming_locate_with_key (host, (guint16) port, hmac_key, NULL, &error);
   if (ns == NULL)
     {
       g_print ("Error: %s\n", error->message);
