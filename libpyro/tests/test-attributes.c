@@ -90,15 +90,11 @@ setup_daemon (PyroDaemon *daemon, gpointer user_data)
 static void
 fixture_setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
   g_mutex_init (&fixture->thing.lock);
   fixture->thing.value = 42;
   fixture->daemon = pyro_test_daemon_start (setup_daemon, fixture);
   fixture->uri = pyro_test_daemon_uri (fixture->daemon, "thing");
-  fixture->proxy = pyro_proxy_new (fixture->uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (fixture->proxy, PYRO_TEST_TIMEOUT_S);
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void
@@ -181,27 +177,11 @@ test_c_refusals (Fixture *fixture, gconstpointer data)
 
 /* ---- Python client, C daemon ------------------------------------------- */
 
-static char *
-run_client (const char *uri, const char *task, const char *arg)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status = -1;
-  const char *args[] = { uri, task, arg, NULL };
-
-  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (status != 0)
-    g_printerr ("tut_client.py %s failed:\n%s\n", task, err);
-  g_assert_cmpint (status, ==, 0);
-  return out;
-}
-
 static void
 test_python_client (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out = run_client (fixture->uri, "attrs", NULL);
+  const char *args[] = { fixture->uri, "attrs", NULL };
+  g_autofree char *out = pyro_test_python_output ("tut_client.py", args);
   g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
 
   g_assert_cmpuint (g_strv_length (lines), >=, 4);
@@ -219,13 +199,9 @@ static void
 test_python_daemon (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) server = pyro_test_spawn_python ("tut_server.py", NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *uri = pyro_test_read_line (server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
-  g_autoptr(PyroProxy) proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  g_autofree char *uri = NULL;
+  g_autoptr(GSubprocess) server = pyro_test_start_python_server ("tut_server.py", NULL, &uri);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
 
   g_autoptr(GVariant) name = pyro_proxy_get_attribute (proxy, "name", G_VARIANT_TYPE_STRING, NULL, &error);
   g_assert_no_error (error);

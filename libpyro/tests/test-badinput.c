@@ -463,18 +463,13 @@ check_daemon_serves (PyroTestDaemon *td)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = pyro_test_daemon_uri (td, "thing");
-  g_autoptr(PyroProxy) proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
 
   g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 2, 3),
                                                      G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (result), ==, 5);
 }
-
-static void
-stop_daemon (PyroTestDaemon *td);
 
 static void
 test_bad_input (gconstpointer data)
@@ -563,51 +558,9 @@ test_bad_input (gconstpointer data)
     check_memory (peak_before);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   check_daemon_serves (td);
-  stop_daemon (td);
-}
-
-/* ---- bounded stop ---------------------------------------------------------------------- */
-
-typedef struct
-{
-  PyroTestDaemon *td;
-  GMutex          lock;
-  GCond           cond;
-  gboolean        done;
-} BoundedStop;
-
-static gpointer
-bounded_stop_thread (gpointer data)
-{
-  BoundedStop *stop = data;
-
-  pyro_test_daemon_stop (stop->td);
-  g_mutex_lock (&stop->lock);
-  stop->done = TRUE;
-  g_cond_signal (&stop->cond);
-  g_mutex_unlock (&stop->lock);
-  return NULL;
-}
-
-/* The stop waits for every connection's worker: a daemon still stuck on
- * one of our bad connections fails the test here instead of hanging it. */
-static void
-stop_daemon (PyroTestDaemon *td)
-{
-  BoundedStop stop = { td };
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
-
-  g_mutex_init (&stop.lock);
-  g_cond_init (&stop.cond);
-  GThread *thread = g_thread_new ("stop-daemon", bounded_stop_thread, &stop);
-  g_mutex_lock (&stop.lock);
-  while (!stop.done)
-    if (!g_cond_wait_until (&stop.cond, &stop.lock, deadline))
-      g_error ("the daemon did not stop within %d s", PYRO_TEST_TIMEOUT_S);
-  g_mutex_unlock (&stop.lock);
-  g_thread_join (thread);
-  g_mutex_clear (&stop.lock);
-  g_cond_clear (&stop.cond);
+  /* Bounded: a daemon still stuck on one of our bad connections fails the
+   * test here instead of hanging it. */
+  pyro_test_daemon_stop (td);
 }
 
 int

@@ -97,16 +97,6 @@ setup_daemon (PyroDaemon *daemon, gpointer user_data)
   g_assert_no_error (error);
 }
 
-static PyroProxy *
-new_proxy (const char *uri)
-{
-  g_autoptr(GError) error = NULL;
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
-  return proxy;
-}
-
 static void
 fixture_setup (Fixture *fixture, gconstpointer data)
 {
@@ -114,7 +104,7 @@ fixture_setup (Fixture *fixture, gconstpointer data)
   fixture->thing.notes = g_ptr_array_new_null_terminated (4, g_free, TRUE);
   fixture->daemon = pyro_test_daemon_start (setup_daemon, fixture);
   fixture->uri = pyro_test_daemon_uri (fixture->daemon, "thing");
-  fixture->proxy = new_proxy (fixture->uri);
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void
@@ -279,18 +269,8 @@ test_c_garbage (Fixture *fixture, gconstpointer data)
 static char *
 run_client (const char *uri, const char *task)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status = -1;
   const char *args[] = { uri, task, NULL };
-
-  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (status != 0)
-    g_printerr ("tut_client.py %s failed:\n%s\n", task, err);
-  g_assert_cmpint (status, ==, 0);
-  return out;
+  return pyro_test_python_output ("tut_client.py", args);
 }
 
 static void
@@ -316,12 +296,9 @@ typedef struct
 static void
 py_fixture_setup (PyFixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  fixture->server = pyro_test_spawn_python ("tut_server.py", NULL, &error);
-  g_assert_no_error (error);
-  g_autofree char *uri = pyro_test_read_line (fixture->server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
-  fixture->proxy = new_proxy (uri);
+  g_autofree char *uri = NULL;
+  fixture->server = pyro_test_start_python_server ("tut_server.py", NULL, &uri);
+  fixture->proxy = pyro_test_proxy_new (uri);
 }
 
 static void

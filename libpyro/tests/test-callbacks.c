@@ -167,22 +167,17 @@ setup_server_daemon (PyroDaemon *daemon, gpointer user_data)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static PyroProxy *
-new_proxy (const char *uri)
+static gboolean
+notified_is (gpointer value)
 {
-  g_autoptr(GError) error = NULL;
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
-  return proxy;
+  return g_atomic_int_get (&notified_value) == GPOINTER_TO_INT (value);
 }
 
+/* A oneway call returns before it runs: wait (bounded) until it has. */
 static void
 wait_notified (int value)
 {
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&notified_value) != value && g_get_monotonic_time () < deadline)
-    g_usleep (20 * 1000);
+  pyro_test_wait_until (notified_is, GINT_TO_POINTER (value));
   g_assert_cmpint (g_atomic_int_get (&notified_value), ==, value);
 }
 
@@ -202,7 +197,7 @@ check_callbacks_from (const char *server_uri)
   g_autoptr(GError) error = NULL;
   PyroTestDaemon *client_daemon = pyro_test_daemon_start (setup_callback_daemon, NULL);
   PyroDaemon *daemon = pyro_test_daemon_get (client_daemon);
-  g_autoptr(PyroProxy) server = new_proxy (server_uri);
+  g_autoptr(PyroProxy) server = pyro_test_proxy_new (server_uri);
   g_atomic_int_set (&notified_value, 0);
 
   g_autoptr(GVariant) cb = g_variant_ref_sink (pyro_daemon_proxy_for (daemon, "callback", &error));
@@ -233,7 +228,7 @@ fixture_setup (Fixture *fixture, gconstpointer data)
 {
   fixture->daemon = pyro_test_daemon_start (setup_server_daemon, NULL);
   fixture->uri = pyro_test_daemon_uri (fixture->daemon, "thing");
-  fixture->proxy = new_proxy (fixture->uri);
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void
@@ -276,18 +271,8 @@ test_c_autoproxy (Fixture *fixture, gconstpointer data)
 static char *
 run_client (const char *uri, const char *task)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status = -1;
   const char *args[] = { uri, task, NULL };
-
-  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (status != 0)
-    g_printerr ("tut_client.py %s failed:\n%s\n", task, err);
-  g_assert_cmpint (status, ==, 0);
-  return out;
+  return pyro_test_python_output ("tut_client.py", args);
 }
 
 static void
@@ -394,7 +379,7 @@ test_same_thread (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 
   /* Wrong: a synchronous call while our context is not iterated. */
-  g_autoptr(PyroProxy) server = new_proxy (fixture->uri);
+  g_autoptr(PyroProxy) server = pyro_test_proxy_new (fixture->uri);
   pyro_proxy_set_timeout (server, 1.0);
   g_autoptr(GVariant) stuck = pyro_proxy_call_sync (server, "call_back", g_variant_new ("(@a{sv}x)", cb, (gint64) 1),
                                                     NULL, NULL, &error);
@@ -429,12 +414,8 @@ typedef struct
 static void
 py_fixture_setup (PyFixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  fixture->server = pyro_test_spawn_python ("tut_server.py", NULL, &error);
-  g_assert_no_error (error);
-  fixture->uri = pyro_test_read_line (fixture->server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
-  fixture->proxy = new_proxy (fixture->uri);
+  fixture->server = pyro_test_start_python_server ("tut_server.py", NULL, &fixture->uri);
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void

@@ -15,74 +15,12 @@
 
 /* ---- small helpers --------------------------------------------------------- */
 
-typedef struct
-{
-  PyroTestDaemon *td;
-  GMutex          lock;
-  GCond           cond;
-  gboolean        done;
-} BoundedStop;
-
-static gpointer
-bounded_stop_thread (gpointer data)
-{
-  BoundedStop *stop = data;
-
-  pyro_test_daemon_stop (stop->td);
-  g_mutex_lock (&stop->lock);
-  stop->done = TRUE;
-  g_cond_signal (&stop->cond);
-  g_mutex_unlock (&stop->lock);
-  return NULL;
-}
-
-/* pyro_test_daemon_stop() joins the daemon thread, which has no timeout;
- * run it aside so a daemon that does not stop fails the test instead of
- * hanging it. */
-static void
-stop_daemon (PyroTestDaemon *td)
-{
-  BoundedStop stop = { td };
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
-
-  g_mutex_init (&stop.lock);
-  g_cond_init (&stop.cond);
-  GThread *thread = g_thread_new ("stop-daemon", bounded_stop_thread, &stop);
-  g_mutex_lock (&stop.lock);
-  while (!stop.done)
-    if (!g_cond_wait_until (&stop.cond, &stop.lock, deadline))
-      g_error ("the daemon did not stop within %d s", PYRO_TEST_TIMEOUT_S);
-  g_mutex_unlock (&stop.lock);
-  g_thread_join (thread);
-  g_mutex_clear (&stop.lock);
-  g_cond_clear (&stop.cond);
-}
-
 static PyroProxy *
 proxy_for (PyroTestDaemon *td, const char *object_id)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *uri = pyro_test_daemon_uri (td, object_id);
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
 
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
-  return proxy;
-}
-
-/* Polls @check until it is TRUE, for at most PYRO_TEST_TIMEOUT_S. */
-static gboolean
-wait_for (gboolean (*check) (gpointer), gpointer data)
-{
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
-
-  while (!check (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_usleep (10 * 1000);
-    }
-  return TRUE;
+  return pyro_test_proxy_new (uri);
 }
 
 static gint64
@@ -306,7 +244,7 @@ test_unregister_while_connected (void)
 
   g_clear_object (&proxy);
   g_clear_object (&late);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- argument binding ------------------------------------------------------ */
@@ -415,7 +353,7 @@ test_call_arguments (void)
   /* after all those errors the same connection still serves */
   g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 20, 22)), ==, 42);
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- instance modes ----------------------------------------------------------- */
@@ -507,7 +445,7 @@ test_instance_mode (gconstpointer data)
       g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 0);
       /* closing a connection frees its session instance (and only that one) */
       pyro_proxy_release (b);
-      g_assert_true (wait_for (freed_reaches, GINT_TO_POINTER (1)));
+      g_assert_true (pyro_test_wait_until (freed_reaches, GINT_TO_POINTER (1)));
       g_assert_cmpint (call_int (a, "next", NULL), ==, 4);
       g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 1);
       /* b's next connection is a new session */
@@ -522,7 +460,7 @@ test_instance_mode (gconstpointer data)
 
   g_clear_object (&a);
   g_clear_object (&b);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
   /* whatever is left is freed with the daemon */
   g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, g_atomic_int_get (&counters_made));
 }
@@ -606,7 +544,7 @@ test_oneway (void)
   g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 1);
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- Pyro.Daemon ------------------------------------------------------------------ */
@@ -681,7 +619,7 @@ test_daemon_object (void)
   g_assert_no_error (error);
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- the worker pool ------------------------------------------------------------------- */
@@ -737,7 +675,7 @@ test_pool_limit (void)
   /* one client leaves; as soon as its worker is done a newcomer is served */
   pyro_proxy_release (p1);
   PoolRetry retry = { td, NULL };
-  g_assert_true (wait_for (pool_connect_succeeds, &retry));
+  g_assert_true (pyro_test_wait_until (pool_connect_succeeds, &retry));
   g_assert_cmpint (call_int (retry.proxy, "add", g_variant_new ("(xx)", 4, 4)), ==, 8);
   g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 5, 5)), ==, 10);
 
@@ -745,7 +683,7 @@ test_pool_limit (void)
   g_clear_object (&p1);
   g_clear_object (&p2);
   g_clear_object (&p3);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- shutdown --------------------------------------------------------------------------- */
@@ -765,7 +703,7 @@ test_shutdown_with_clients (void)
   g_assert_true (pyro_proxy_connect (p3, NULL, &error));
 
   /* returns once request_loop() has returned in the daemon thread */
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 
   for (gsize i = 0; i < G_N_ELEMENTS (proxies); i++)
     {

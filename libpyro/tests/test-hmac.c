@@ -59,10 +59,7 @@ setup_daemon (PyroDaemon *daemon, gpointer user_data)
 static PyroProxy *
 new_proxy (const char *uri, const char *key)
 {
-  g_autoptr(GError) error = NULL;
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  PyroProxy *proxy = pyro_test_proxy_new (uri);
   pyro_proxy_set_hmac_key (proxy, key);
   return proxy;
 }
@@ -122,17 +119,10 @@ test_py_client (gconstpointer data)
   PyroTestDaemon *daemon = pyro_test_daemon_start (setup_daemon, (gpointer) c);
   g_autofree char *uri = pyro_test_daemon_uri (daemon, "thing");
 
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  int status = -1;
   const char *args[] = { uri, "call", "--hmac", c->client_key, NULL };
   if (c->client_key == NULL)
     args[2] = NULL;
-  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (status != 0)
-    g_printerr ("%s\n", err);
-  g_assert_cmpint (status, ==, 0);
+  g_autofree char *out = pyro_test_python_output ("tut_client.py", args);
   g_test_message ("%s/%s: %s", c->daemon_key, c->client_key, out);
   if (c->works)
     g_assert_cmpstr (out, ==, "3\n");
@@ -149,14 +139,11 @@ static void
 test_py_daemon (gconstpointer data)
 {
   const Case *c = data;
-  g_autoptr(GError) error = NULL;
   const char *args[] = { "--hmac", c->daemon_key, NULL };
   if (c->daemon_key == NULL)
     args[0] = NULL;
-  g_autoptr(GSubprocess) server = pyro_test_spawn_python ("tut_server.py", args, &error);
-  g_assert_no_error (error);
-  g_autofree char *uri = pyro_test_read_line (server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
+  g_autofree char *uri = NULL;
+  g_autoptr(GSubprocess) server = pyro_test_start_python_server ("tut_server.py", args, &uri);
 
   check_c_client (uri, c);
   pyro_test_stop_process (server, 10);

@@ -27,11 +27,8 @@ start_server (Fixture *fixture, guint16 port)
   g_autofree char *port_text = g_strdup_printf ("%u", port);
   const char *args[] = { port_text, NULL };
 
-  fixture->server = pyro_test_spawn_python ("pyserver.py", args, &error);
-  g_assert_no_error (error);
   g_free (fixture->uri);
-  fixture->uri = pyro_test_read_line (fixture->server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
+  fixture->server = pyro_test_start_python_server ("pyserver.py", args, &fixture->uri);
 
   g_autoptr(PyroUri) uri = pyro_uri_parse (fixture->uri, &error);
   g_assert_no_error (error);
@@ -52,13 +49,9 @@ stop_server (Fixture *fixture)
 static void
 fixture_setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
   start_server (fixture, 0);
-  fixture->proxy = pyro_proxy_new (fixture->uri, &error);
-  g_assert_no_error (error);
-  /* A safety net: no call in these tests may hang the suite. */
-  pyro_proxy_set_timeout (fixture->proxy, PYRO_TEST_TIMEOUT_S);
+  /* Its timeout is a safety net: no call in these tests may hang the suite. */
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void

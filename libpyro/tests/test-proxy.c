@@ -171,63 +171,12 @@ setup_svc (PyroDaemon *daemon, gpointer user_data)
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-/* Joins @thread, which sets *@finished (under @lock) just before it ends,
- * failing the test instead of hanging if it does not. */
-static void
-join_bounded (GThread *thread, GMutex *lock, GCond *cond, gboolean *finished)
-{
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
-
-  g_mutex_lock (lock);
-  while (!*finished)
-    if (!g_cond_wait_until (cond, lock, deadline))
-      g_error ("a thread did not finish within %d s", PYRO_TEST_TIMEOUT_S);
-  g_mutex_unlock (lock);
-  g_thread_join (thread);
-}
-
-typedef struct
-{
-  PyroTestDaemon *td;
-  GMutex          lock;
-  GCond           cond;
-  gboolean        finished;
-} BoundedStop;
-
-static gpointer
-bounded_stop_thread (gpointer data)
-{
-  BoundedStop *stop = data;
-
-  pyro_test_daemon_stop (stop->td);
-  g_mutex_lock (&stop->lock);
-  stop->finished = TRUE;
-  g_cond_signal (&stop->cond);
-  g_mutex_unlock (&stop->lock);
-  return NULL;
-}
-
-static void
-stop_daemon (PyroTestDaemon *td)
-{
-  BoundedStop stop = { td };
-
-  g_mutex_init (&stop.lock);
-  g_cond_init (&stop.cond);
-  GThread *thread = g_thread_new ("stop-daemon", bounded_stop_thread, &stop);
-  join_bounded (thread, &stop.lock, &stop.cond, &stop.finished);
-  g_mutex_clear (&stop.lock);
-  g_cond_clear (&stop.cond);
-}
-
 static PyroProxy *
 proxy_for (PyroTestDaemon *td, double timeout)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *uri = pyro_test_daemon_uri (td, "svc");
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
+  PyroProxy *proxy = pyro_test_proxy_new (uri);
 
-  g_assert_no_error (error);
   pyro_proxy_set_timeout (proxy, timeout);
   return proxy;
 }
@@ -240,79 +189,6 @@ call_add (PyroProxy *proxy, gint64 a, gint64 b)
                                                      G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   return g_variant_get_int64 (result);
-}
-
-/* A daemon on a chosen port, in its own thread (testutil's picks a free
- * port; the reconnect test needs the same one twice). */
-typedef struct
-{
-  guint16     port;
-  int         generation;
-  GThread    *thread;
-  GMutex      lock;
-  GCond       cond;
-  gboolean    ready;
-  gboolean    finished;
-  PyroDaemon *daemon;
-} PortDaemon;
-
-static gpointer
-port_daemon_thread (gpointer data)
-{
-  PortDaemon *pd = data;
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (context);
-  PyroDaemon *daemon = pyro_daemon_new ("localhost", pd->port, &error);
-  g_assert_no_error (error);
-  setup_svc (daemon, GINT_TO_POINTER (pd->generation));
-
-  g_mutex_lock (&pd->lock);
-  pd->daemon = daemon;
-  pd->port = pyro_daemon_get_port (daemon);
-  pd->ready = TRUE;
-  g_cond_broadcast (&pd->cond);
-  g_mutex_unlock (&pd->lock);
-
-  pyro_daemon_request_loop (daemon);
-  g_object_unref (daemon);
-  g_main_context_pop_thread_default (context);
-
-  g_mutex_lock (&pd->lock);
-  pd->finished = TRUE;
-  g_cond_broadcast (&pd->cond);
-  g_mutex_unlock (&pd->lock);
-  return NULL;
-}
-
-static PortDaemon *
-port_daemon_start (guint16 port, int generation)
-{
-  PortDaemon *pd = g_new0 (PortDaemon, 1);
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
-
-  pd->port = port;
-  pd->generation = generation;
-  g_mutex_init (&pd->lock);
-  g_cond_init (&pd->cond);
-  pd->thread = g_thread_new ("port-daemon", port_daemon_thread, pd);
-  g_mutex_lock (&pd->lock);
-  while (!pd->ready)
-    if (!g_cond_wait_until (&pd->cond, &pd->lock, deadline))
-      g_error ("the daemon on port %u did not start", port);
-  g_mutex_unlock (&pd->lock);
-  return pd;
-}
-
-static void
-port_daemon_stop (PortDaemon *pd)
-{
-  pyro_daemon_shutdown (pd->daemon);
-  join_bounded (pd->thread, &pd->lock, &pd->cond, &pd->finished);
-  g_mutex_clear (&pd->lock);
-  g_cond_clear (&pd->cond);
-  g_free (pd);
 }
 
 /* Runs the thread-default context until *@done, for at most PYRO_TEST_TIMEOUT_S. */
@@ -385,7 +261,7 @@ test_sync (void)
     g_assert_true (g_strv_contains ((const char * const *) methods, m->name));
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 static void
@@ -424,7 +300,7 @@ test_reply_type_mismatch (void)
 
   g_assert_cmpint (call_add (proxy, 5, 6), ==, 11);
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 static void
@@ -450,7 +326,7 @@ test_unknown_method (void)
 
   g_assert_cmpint (call_add (proxy, 1, 1), ==, 2);
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- oneway ----------------------------------------------------------------------------- */
@@ -478,7 +354,7 @@ test_oneway (void)
   g_assert_cmpint (call_add (proxy, 3, 4), ==, 7);
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- timeouts -------------------------------------------------------------------------------- */
@@ -505,7 +381,7 @@ test_timeout (void)
   g_assert_cmpint (call_add (proxy, 20, 22), ==, 42);
 
   g_clear_object (&proxy);
-  stop_daemon (td);  /* waits for the sleeping call to finish */
+  pyro_test_daemon_stop (td);  /* waits for the sleeping call to finish */
 }
 
 /* ---- async calls ---------------------------------------------------------------------------- */
@@ -557,7 +433,7 @@ test_async (void)
   g_clear_error (&failing.error);
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
   g_main_context_pop_thread_default (context);
 }
 
@@ -594,7 +470,7 @@ test_async_outstanding (void)
     }
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
   g_main_context_pop_thread_default (context);
 }
 
@@ -633,7 +509,7 @@ test_cancel (gconstpointer data)
 
   gate_release ();
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
   g_main_context_pop_thread_default (context);
 }
 
@@ -650,28 +526,26 @@ static void
 test_reconnect (void)
 {
   g_autoptr(GError) error = NULL;
-  PortDaemon *first = port_daemon_start (0, 1);
-  guint16 port = first->port;
+  PyroTestDaemon *first = pyro_test_daemon_start (setup_svc, GINT_TO_POINTER (1));
+  guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (first));
   g_autofree char *uri = g_strdup_printf ("PYRO:svc@localhost:%u", port);
-  g_autoptr(PyroProxy) proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
 
   g_assert_cmpint (call_generation (proxy, &error), ==, 1);
   g_assert_no_error (error);
 
   /* the daemon goes away while the proxy is idle, and comes back on the
    * same port with the same object id */
-  port_daemon_stop (first);
-  PortDaemon *second = port_daemon_start (port, 2);
-  g_assert_cmpuint (second->port, ==, port);
+  pyro_test_daemon_stop (first);
+  PyroTestDaemon *second = pyro_test_daemon_start_on_port (port, setup_svc, GINT_TO_POINTER (2));
+  g_assert_cmpuint (pyro_daemon_get_port (pyro_test_daemon_get (second)), ==, port);
 
   g_assert_cmpint (call_generation (proxy, &error), ==, 2);
   g_assert_no_error (error);
   g_assert_cmpint (call_add (proxy, 1, 2), ==, 3);
 
   /* and when it is gone for good, the call says so */
-  port_daemon_stop (second);
+  pyro_test_daemon_stop (second);
   g_assert_cmpint (call_generation (proxy, &error), ==, -1);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
 }
@@ -698,9 +572,7 @@ test_connection_refused (void)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *uri = g_strdup_printf ("PYRO:svc@127.0.0.1:%u", unused_port ());
-  g_autoptr(PyroProxy) proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
 
   g_assert_false (pyro_proxy_connect (proxy, NULL, &error));
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
@@ -765,7 +637,7 @@ test_threads (void)
     }
 
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 /* ---- remote exceptions -------------------------------------------------------------------------------- */
@@ -846,7 +718,7 @@ test_remote_exception (void)
   /* exceptions do not break the connection */
   g_assert_cmpint (call_add (proxy, 1, 1), ==, 2);
   g_clear_object (&proxy);
-  stop_daemon (td);
+  pyro_test_daemon_stop (td);
 }
 
 int

@@ -127,23 +127,13 @@ setup_daemon (PyroDaemon *daemon, gpointer user_data)
   pyro_daemon_set_stream_limits (daemon, limits->linger, limits->lifetime);
 }
 
-static PyroProxy *
-new_proxy (const char *uri)
-{
-  g_autoptr(GError) error = NULL;
-  PyroProxy *proxy = pyro_proxy_new (uri, &error);
-  g_assert_no_error (error);
-  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
-  return proxy;
-}
-
 static void
 fixture_setup (Fixture *fixture, gconstpointer data)
 {
   g_atomic_int_set (&n_freed, 0);
   fixture->daemon = pyro_test_daemon_start (setup_daemon, (gpointer) (data ? data : &default_limits));
   fixture->uri = pyro_test_daemon_uri (fixture->daemon, "thing");
-  fixture->proxy = new_proxy (fixture->uri);
+  fixture->proxy = pyro_test_proxy_new (fixture->uri);
 }
 
 static void
@@ -154,13 +144,17 @@ fixture_teardown (Fixture *fixture, gconstpointer data)
   g_free (fixture->uri);
 }
 
+static gboolean
+freed_at_least (gpointer count)
+{
+  return g_atomic_int_get (&n_freed) >= GPOINTER_TO_INT (count);
+}
+
 /* Waits (bounded) until @count stream states have been freed. */
 static void
 wait_freed (int count)
 {
-  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&n_freed) < count && g_get_monotonic_time () < deadline)
-    g_usleep (20 * 1000);
+  pyro_test_wait_until (freed_at_least, GINT_TO_POINTER (count));
   g_assert_cmpint (g_atomic_int_get (&n_freed), ==, count);
 }
 
@@ -369,18 +363,8 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
 static char *
 run_client (const char *uri, const char *task, const char *arg)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status = -1;
   const char *args[] = { uri, task, arg, NULL };
-
-  g_assert_true (pyro_test_run_python ("tut_client.py", args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (status != 0)
-    g_printerr ("tut_client.py %s failed:\n%s\n", task, err);
-  g_assert_cmpint (status, ==, 0);
-  return out;
+  return pyro_test_python_output ("tut_client.py", args);
 }
 
 static void
@@ -426,12 +410,9 @@ typedef struct
 static void
 py_fixture_setup (PyFixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  fixture->server = pyro_test_spawn_python ("tut_server.py", data, &error);
-  g_assert_no_error (error);
-  g_autofree char *uri = pyro_test_read_line (fixture->server, PYRO_TEST_TIMEOUT_S, &error);
-  g_assert_no_error (error);
-  fixture->proxy = new_proxy (uri);
+  g_autofree char *uri = NULL;
+  fixture->server = pyro_test_start_python_server ("tut_server.py", data, &uri);
+  fixture->proxy = pyro_test_proxy_new (uri);
 }
 
 static void

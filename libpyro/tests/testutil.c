@@ -343,12 +343,14 @@ pyro_test_run_python (const char          *script,
 struct _PyroTestDaemon
 {
   GThread             *thread;
+  guint16              port;      /* 0: a free one */
   PyroTestDaemonSetup  setup;
   gpointer             user_data;
 
   GMutex               lock;
-  GCond                ready_cond;
+  GCond                cond;      /* signalled when ready or stopped */
   gboolean             ready;
+  gboolean             stopped;
   PyroDaemon          *daemon;
 };
 
@@ -362,7 +364,7 @@ daemon_thread (gpointer data)
   /* The daemon accepts connections in the context that is thread-default
    * when it is made: ours, iterated only by this thread. */
   g_main_context_push_thread_default (context);
-  PyroDaemon *daemon = pyro_daemon_new (NULL, 0, &error);
+  PyroDaemon *daemon = pyro_daemon_new (NULL, td->port, &error);
   g_assert_no_error (error);
   if (td->setup != NULL)
     td->setup (daemon, td->user_data);
@@ -370,7 +372,7 @@ daemon_thread (gpointer data)
   g_mutex_lock (&td->lock);
   td->daemon = daemon;
   td->ready = TRUE;
-  g_cond_signal (&td->ready_cond);
+  g_cond_signal (&td->cond);
   g_mutex_unlock (&td->lock);
 
   pyro_daemon_request_loop (daemon);
@@ -390,18 +392,27 @@ daemon_thread (gpointer data)
 PyroTestDaemon *
 pyro_test_daemon_start (PyroTestDaemonSetup setup, gpointer user_data)
 {
+  return pyro_test_daemon_start_on_port (0, setup, user_data);
+}
+
+PyroTestDaemon *
+pyro_test_daemon_start_on_port (guint16             port,
+                                PyroTestDaemonSetup setup,
+                                gpointer            user_data)
+{
   PyroTestDaemon *td = g_new0 (PyroTestDaemon, 1);
 
+  td->port = port;
   td->setup = setup;
   td->user_data = user_data;
   g_mutex_init (&td->lock);
-  g_cond_init (&td->ready_cond);
+  g_cond_init (&td->cond);
   td->thread = g_thread_new ("test-daemon", daemon_thread, td);
 
   gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
   g_mutex_lock (&td->lock);
   while (!td->ready)
-    if (!g_cond_wait_until (&td->ready_cond, &td->lock, deadline))
+    if (!g_cond_wait_until (&td->cond, &td->lock, deadline))
       g_error ("the test daemon did not start in %d s", PYRO_TEST_TIMEOUT_S);
   g_mutex_unlock (&td->lock);
   return td;
@@ -421,17 +432,105 @@ pyro_test_daemon_uri (PyroTestDaemon *td, const char *object_id)
   return g_strdup (pyro_uri_to_string (uri));
 }
 
+/* Runs aside: shutdown waits for running calls and the join for the
+ * thread, and neither has a timeout of its own. */
+static gpointer
+daemon_stopper_thread (gpointer data)
+{
+  PyroTestDaemon *td = data;
+
+  pyro_daemon_shutdown (td->daemon);
+  g_thread_join (td->thread);
+
+  g_mutex_lock (&td->lock);
+  td->stopped = TRUE;
+  g_cond_signal (&td->cond);
+  g_mutex_unlock (&td->lock);
+  return NULL;
+}
+
 void
 pyro_test_daemon_stop (PyroTestDaemon *td)
 {
   if (td == NULL)
     return;
 
-  /* shutdown waits for running calls, so the join below is bounded by
-   * the methods the test itself registered. */
-  pyro_daemon_shutdown (td->daemon);
-  g_thread_join (td->thread);
+  /* A daemon still stuck in a call or on a connection fails the test
+   * here instead of hanging it. */
+  GThread *stopper = g_thread_new ("stop-test-daemon", daemon_stopper_thread, td);
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&td->lock);
+  while (!td->stopped)
+    if (!g_cond_wait_until (&td->cond, &td->lock, deadline))
+      g_error ("the test daemon did not stop in %d s", PYRO_TEST_TIMEOUT_S);
+  g_mutex_unlock (&td->lock);
+  g_thread_join (stopper);
+
   g_mutex_clear (&td->lock);
-  g_cond_clear (&td->ready_cond);
+  g_cond_clear (&td->cond);
   g_free (td);
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+PyroProxy *
+pyro_test_proxy_new (const char *uri)
+{
+  g_autoptr(GError) error = NULL;
+  PyroProxy *proxy = pyro_proxy_new (uri, &error);
+
+  g_assert_no_error (error);
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
+  return proxy;
+}
+
+char *
+pyro_test_python_output (const char *script, const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status = -1;
+
+  g_assert_true (pyro_test_run_python (script, args, PYRO_TEST_TIMEOUT_S, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  /* The assertion alone would hide why: the traceback is on stderr. */
+  if (status != 0)
+    {
+      g_autofree char *joined = args != NULL ? g_strjoinv (" ", (char **) args) : g_strdup ("");
+      g_printerr ("%s %s failed:\n%s\n", script, joined, err);
+    }
+  g_assert_cmpint (status, ==, 0);
+  return out;
+}
+
+GSubprocess *
+pyro_test_start_python_server (const char          *script,
+                               const char * const  *args,
+                               char               **out_uri)
+{
+  g_autoptr(GError) error = NULL;
+  GSubprocess *server = pyro_test_spawn_python (script, args, &error);
+
+  g_assert_no_error (error);
+  char *uri = pyro_test_read_line (server, PYRO_TEST_TIMEOUT_S, &error);
+  g_assert_no_error (error);
+  *out_uri = uri;
+  return server;
+}
+
+/* ---- waiting for something another thread does ------------------------------ */
+
+gboolean
+pyro_test_wait_until (PyroTestCheck check, gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  while (!check (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (10 * 1000);
+    }
+  return TRUE;
 }

@@ -5,7 +5,9 @@
  * - child processes: start one with the Pyro4 environment the tests need,
  *   read its stdout line by line with a bounded wait, stop it by PID, or
  *   run it to completion with a deadline;
- * - a PyroDaemon serving in a background thread with its own GMainContext.
+ * - a PyroDaemon serving in a background thread with its own GMainContext;
+ * - a proxy with the tests' timeout, a Python client's output, a Python
+ *   server and its URI, and polling until another thread has done something.
  *
  * Nothing here waits forever: every wait takes a timeout in seconds, and a
  * timeout is a test failure reported through GError, not a hang.
@@ -122,13 +124,64 @@ typedef void (*PyroTestDaemonSetup) (PyroDaemon *daemon, gpointer user_data);
 PyroTestDaemon *pyro_test_daemon_start (PyroTestDaemonSetup setup,
                                         gpointer            user_data);
 
+/**
+ * Like pyro_test_daemon_start(), on @port (0: a free one): for a test that
+ * needs a daemon to come back on the port an earlier one had.
+ */
+PyroTestDaemon *pyro_test_daemon_start_on_port (guint16             port,
+                                                PyroTestDaemonSetup setup,
+                                                gpointer            user_data);
+
 /** @return (transfer none): the daemon (valid until pyro_test_daemon_stop()) */
 PyroDaemon *pyro_test_daemon_get (PyroTestDaemon *td);
 
 /** @return (transfer full): the URI of @object_id on the test daemon */
 char *pyro_test_daemon_uri (PyroTestDaemon *td, const char *object_id);
 
-/** Shuts the daemon down, joins its thread and frees everything. */
+/**
+ * Shuts the daemon down, joins its thread and frees everything.  Bounded:
+ * a daemon that has not stopped after PYRO_TEST_TIMEOUT_S seconds (a call
+ * that never returns, a worker stuck on a connection) fails the test with
+ * g_error() instead of hanging it.
+ */
 void pyro_test_daemon_stop (PyroTestDaemon *td);
+
+/**
+ * A proxy for @uri with PYRO_TEST_TIMEOUT_S as its call timeout, so that
+ * no call can hang the test.  Asserts that @uri parses.
+ * @return (transfer full)
+ */
+PyroProxy *pyro_test_proxy_new (const char *uri);
+
+/**
+ * Runs the Python @script with @args to completion (bounded by
+ * PYRO_TEST_TIMEOUT_S) and asserts that it exited with status 0; if it did
+ * not, its stderr (a traceback) is printed first.
+ * @return (transfer full): what it wrote to stdout
+ */
+char *pyro_test_python_output (const char          *script,
+                               const char * const  *args);
+
+/**
+ * Starts the Python server @script with @args and reads the first line it
+ * prints, which by convention is its URI.  Asserts that both worked.
+ * Stop it with pyro_test_stop_process().
+ * @param out_uri (out) (transfer full): that first line
+ * @return (transfer full): the server process
+ */
+GSubprocess *pyro_test_start_python_server (const char          *script,
+                                            const char * const  *args,
+                                            char               **out_uri);
+
+/** A condition pyro_test_wait_until() polls. */
+typedef gboolean (*PyroTestCheck) (gpointer data);
+
+/**
+ * Polls @check (every 10 ms) until it returns TRUE, for at most
+ * PYRO_TEST_TIMEOUT_S seconds: for things another thread or process does
+ * in its own time (a oneway call arriving, a free function running).
+ * @return TRUE if @check became TRUE in time
+ */
+gboolean pyro_test_wait_until (PyroTestCheck check, gpointer data);
 
 G_END_DECLS
