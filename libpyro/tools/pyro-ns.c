@@ -149,6 +149,12 @@ main (int argc, char **argv)
       g_print ("Broadcast server running on %s\n", where);
     }
 
+  /* With sql: storage a restarted name server remembers; say so, as pyro4-ns
+   * does: only when there is more than its own entry (which the total includes). */
+  guint existing = pyro_ns_registry_count (pyro_name_server_get_registry (ns));
+  if (existing > 1)
+    g_print ("Persistent store contains %u existing registrations.\n", existing);
+
   PyroDaemon *daemon = pyro_name_server_get_daemon (ns);
   g_autofree char *ip = resolve_host (pyro_daemon_get_host (daemon));
   g_print ("NS running on %s:%u (%s)\n", pyro_daemon_get_host (daemon), pyro_daemon_get_port (daemon), ip);
