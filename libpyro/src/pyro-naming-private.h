@@ -20,4 +20,10 @@ PyroUri *pyro_naming_resolve (PyroUri      *uri,
  * PyroUri. (transfer full) (nullable) */
 PyroUri *pyro_uri_from_variant (GVariant *value, GError **error);
 
+/* For the command-line tools: the HMAC key from their -k option or from
+ * PYRO_HMAC_KEY, chosen as Pyro4's tools do (-k warns that it is deprecated;
+ * both at once is an error, printed with @program's name, and FALSE).
+ * *key: (transfer none): NULL for none (an empty key is none too). */
+gboolean pyro_naming_tool_hmac_key (const char *program, const char *option_key, const char **key);
+
 G_END_DECLS

@@ -485,3 +485,24 @@ pyro_naming_ping (PyroProxy *ns, GCancellable *cancellable, GError **error)
   g_autoptr(GVariant) result = call_ns (ns, "ping", NULL, NULL, NULL, cancellable, error);
   return result != NULL;
 }
+
+gboolean
+pyro_naming_tool_hmac_key (const char *program, const char *option_key, const char **key)
+{
+  const char *env_key = g_getenv ("PYRO_HMAC_KEY");
+  gboolean from_option = option_key != NULL && *option_key != '\0';
+
+  /* Anyone on the machine can read a command line (ps), not the environment. */
+  if (from_option)
+    g_printerr ("Warning: -k shows the HMAC key to every user of this machine and is deprecated; "
+                "set PYRO_HMAC_KEY instead.\n");
+  if (env_key != NULL && from_option)
+    {
+      g_printerr ("%s: error: don't use -k and PYRO_HMAC_KEY at the same time\n", program);
+      return FALSE;
+    }
+  *key = from_option ? option_key : env_key;
+  if (*key != NULL && **key == '\0')
+    *key = NULL;
+  return TRUE;
+}

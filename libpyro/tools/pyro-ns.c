@@ -17,6 +17,7 @@
  */
 #include <pyro/pyro.h>
 #include "pyro-nameserver-private.h"
+#include "pyro-naming-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,29 +55,6 @@ env_port (const char *name, int fallback)
 {
   const char *text = g_getenv (name);
   return (text != NULL && *text != '\0') ? atoi (text) : fallback;
-}
-
-/* The HMAC key from -k or PYRO_HMAC_KEY, as pyro4-ns picks it.  FALSE
- * (with a message printed) when both are given.  *key: NULL for none. */
-static gboolean
-choose_hmac_key (const char *option_key, const char **key)
-{
-  const char *env_key = g_getenv ("PYRO_HMAC_KEY");
-  gboolean from_option = option_key != NULL && *option_key != '\0';
-
-  /* Anyone on the machine can read a command line (ps), not the environment. */
-  if (from_option)
-    g_printerr ("Warning: -k shows the HMAC key to every user of this machine and is deprecated; "
-                "set PYRO_HMAC_KEY instead.\n");
-  if (env_key != NULL && from_option)
-    {
-      g_printerr ("pyro-ns: error: don't use -k and PYRO_HMAC_KEY at the same time\n");
-      return FALSE;
-    }
-  *key = from_option ? option_key : env_key;
-  if (*key != NULL && **key == '\0')
-    *key = NULL;
-  return TRUE;
 }
 
 int
@@ -117,7 +95,7 @@ main (int argc, char **argv)
       g_printerr ("pyro-ns: error: invalid arguments (see --help)\n");
       return 2;
     }
-  if (!choose_hmac_key (option_key, &hmac_key))
+  if (!pyro_naming_tool_hmac_key ("pyro-ns", option_key, &hmac_key))
     return 1;
   /* Pyro4's default: its HOST setting (environment PYRO_HOST), else localhost. */
   if (host == NULL)

@@ -11,6 +11,7 @@
  * prints "Error: ..." and exits 0), so scripts can tell.
  */
 #include <pyro/pyro.h>
+#include "pyro-naming-private.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -283,29 +284,6 @@ short_class_name (const GError *error)
   return dot ? dot + 1 : klass;
 }
 
-/* The HMAC key from -k or PYRO_HMAC_KEY, as pyro4-nsc picks it.  FALSE
- * (with a message printed) when both are given.  *key: NULL for none. */
-static gboolean
-choose_hmac_key (const char *option_key, const char **key)
-{
-  const char *env_key = g_getenv ("PYRO_HMAC_KEY");
-  gboolean from_option = option_key != NULL && *option_key != '\0';
-
-  /* Anyone on the machine can read a command line (ps), not the environment. */
-  if (from_option)
-    g_printerr ("Warning: -k shows the HMAC key to every user of this machine and is deprecated; "
-                "set PYRO_HMAC_KEY instead.\n");
-  if (env_key != NULL && from_option)
-    {
-      g_printerr ("pyro-nsc: error: don't use -k and PYRO_HMAC_KEY at the same time\n");
-      return FALSE;
-    }
-  *key = from_option ? option_key : env_key;
-  if (*key != NULL && **key == '\0')
-    *key = NULL;
-  return TRUE;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -334,7 +312,7 @@ main (int argc, char **argv)
       g_printerr ("%s\npyro-nsc: error: %s\n", USAGE, error ? error->message : "invalid port");
       return 2;
     }
-  if (!choose_hmac_key (option_key, &hmac_key))
+  if (!pyro_naming_tool_hmac_key ("pyro-nsc", option_key, &hmac_key))
     return 1;
   const CommandInfo *info = argc > 1 ? find_command (argv[1]) : NULL;
   if (info == NULL)
