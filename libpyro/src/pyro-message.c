@@ -519,6 +519,84 @@ read_exactly (GInputStream  *in,
 /* The first read buffer of a message; it doubles as more data arrives. */
 #define READ_CHUNK_SIZE (1024 * 1024)
 
+/* ---- a spare read buffer ---------------------------------------------------- */
+
+/* A big message read into a freshly allocated buffer costs a page fault for
+ * every 4 KiB page: malloc hands big blocks back to the system as soon as
+ * they are freed, so the next big message gets fresh pages again.  For big
+ * replies that is most of the time a call takes.  So the buffer of the last
+ * big message is kept, when its message is freed, and the next big message
+ * is read into it.  One spare at most, of at most SPARE_MAX bytes; buffers
+ * below SPARE_MIN are left to malloc, which is quick for them. */
+#define SPARE_MIN (64 * 1024)
+#define SPARE_MAX (4 * 1024 * 1024)
+
+/* A read buffer that knows its size, so that it can be kept and reused. */
+typedef struct
+{
+  gsize  capacity;
+  guint8 data[];
+} ReadBuffer;
+
+G_LOCK_DEFINE_STATIC (spare);
+static ReadBuffer *spare;  /* guarded by the lock; messages are freed in any thread */
+
+/* A buffer of at least @capacity bytes: the spare if it is big enough. */
+static ReadBuffer *
+read_buffer_new (gsize capacity)
+{
+  ReadBuffer *buffer = NULL;
+
+  if (capacity >= SPARE_MIN)
+    {
+      G_LOCK (spare);
+      if (spare != NULL && spare->capacity >= capacity)
+        buffer = g_steal_pointer (&spare);
+      G_UNLOCK (spare);
+    }
+  if (buffer == NULL)
+    {
+      buffer = g_malloc (sizeof (ReadBuffer) + capacity);
+      buffer->capacity = capacity;
+    }
+  return buffer;
+}
+
+/* Grows @buffer to @capacity bytes, keeping its contents; NULL (and
+ * @buffer untouched) if that much memory cannot be had. */
+static ReadBuffer *
+read_buffer_grow (ReadBuffer *buffer, gsize capacity)
+{
+  if (buffer->capacity >= capacity)
+    return buffer;
+  ReadBuffer *bigger = g_try_realloc (buffer, sizeof (ReadBuffer) + capacity);
+  if (bigger != NULL)
+    bigger->capacity = capacity;
+  return bigger;
+}
+
+/* The GDestroyNotify of a message's bytes: keeps @data as the spare when
+ * it is of a useful size, frees it otherwise.  A bigger spare is preferred,
+ * as it fits more messages. */
+static void
+read_buffer_free (gpointer data)
+{
+  ReadBuffer *buffer = data;
+
+  if (buffer->capacity >= SPARE_MIN && buffer->capacity <= SPARE_MAX)
+    {
+      G_LOCK (spare);
+      if (spare == NULL || spare->capacity < buffer->capacity)
+        {
+          ReadBuffer *old = spare;
+          spare = buffer;
+          buffer = old;
+        }
+      G_UNLOCK (spare);
+    }
+  g_free (buffer);
+}
+
 /* Splits the annotation area into chunks.  Values are slices of @area, so
  * nothing is copied. */
 static gboolean
@@ -665,16 +743,16 @@ pyro_message_read (GInputStream  *in,
    * actually arrive, not with the size the header claims: a peer that
    * announces 2 GiB and sends nothing must not cost 2 GiB. */
   gsize capacity = MIN (rest, READ_CHUNK_SIZE), have = 0;
-  g_autofree guint8 *buffer = g_malloc (MAX (capacity, 1));
+  g_autofree ReadBuffer *buffer = read_buffer_new (MAX (capacity, 1));
   for (;;)
     {
-      if (!read_exactly (in, buffer + have, capacity - have, PYRO_HEADER_SIZE + have, total, cancellable, error))
+      if (!read_exactly (in, buffer->data + have, capacity - have, PYRO_HEADER_SIZE + have, total, cancellable, error))
         return NULL;
       have = capacity;
       if (have == rest)
         break;
       capacity = MIN (rest, 2 * capacity);
-      guint8 *bigger = g_try_realloc (buffer, capacity);
+      ReadBuffer *bigger = read_buffer_grow (buffer, capacity);
       if (bigger == NULL)
         {
           g_set_error (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
@@ -684,7 +762,8 @@ pyro_message_read (GInputStream  *in,
       buffer = bigger;
     }
 
-  g_autoptr(GBytes) all = g_bytes_new_take (g_steal_pointer (&buffer), rest);
+  g_autoptr(GBytes) all = g_bytes_new_with_free_func (buffer->data, rest, read_buffer_free, buffer);
+  buffer = NULL;  /* owned by @all now */
   g_autoptr(GBytes) area = g_bytes_new_from_bytes (all, 0, header.annotations_size);
   g_autoptr(GBytes) body = g_bytes_new_from_bytes (all, header.annotations_size, header.body_size);
 
