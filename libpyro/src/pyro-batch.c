@@ -3,6 +3,10 @@
  * On the wire a batch is an INVOKE of the method "<batch>" with flag BATCH,
  * whose params are [method, params, kwargs] triples; the reply is the list
  * of results, ended early by an _ExceptionWrapper if a call failed.
+ *
+ * Each call is written as JSON text as soon as it is queued, so sending
+ * the batch only has to close the list: no GVariant of the whole batch is
+ * built just to be taken apart again by the JSON writer.
  */
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
@@ -14,11 +18,13 @@
 
 struct _PyroBatch
 {
-  GObject          parent_instance;
-  PyroProxy       *proxy;
-  GVariantBuilder *calls;      /* "av" of (s, params tuple, a{sv}) triples */
-  guint            n_calls;
-  GVariant        *completed;  /* results before the failure of the last run */
+  GObject    parent_instance;
+  PyroProxy *proxy;
+  GString   *calls;        /* JSON "[[method, params, {}], ..." without the closing ']' */
+  guint      n_calls;
+  GError    *calls_error;  /* the first call that cannot be written as JSON */
+  GVariant  *last_params;  /* see pyro_batch_add() */
+  GVariant  *completed;    /* results before the failure of the last run */
 };
 
 G_DEFINE_TYPE (PyroBatch, pyro_batch, G_TYPE_OBJECT)
@@ -33,6 +39,22 @@ pyro_batch_new (PyroProxy *proxy)
   return batch;
 }
 
+/* Why a call cannot be sent.  The message names the type of the whole
+ * (method, params, kwargs) entry, which is what the JSON writer sees of a
+ * call when it writes the batch's "av" list of calls. */
+static GError *
+unwritable_call_error (const char *method, GVariant *params)
+{
+  GVariant *triple[3] = { g_variant_new_string (method), params, g_variant_new ("a{sv}", NULL) };
+  g_autoptr(GVariant) entry = g_variant_ref_sink (g_variant_new_variant (g_variant_new_tuple (triple, 3)));
+  g_autoptr(GString) ignored = g_string_new (NULL);
+  GError *error = NULL;
+
+  if (pyro_json_write_variant (ignored, entry, &error))
+    g_set_error (&error, PYRO_ERROR, PYRO_ERROR_SERIALIZE, "%s(): cannot write the arguments as JSON", method);
+  return error;
+}
+
 void
 pyro_batch_add (PyroBatch *batch, const char *method, GVariant *params)
 {
@@ -40,10 +62,35 @@ pyro_batch_add (PyroBatch *batch, const char *method, GVariant *params)
   g_return_if_fail (method != NULL);
   g_return_if_fail (params == NULL || g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE));
 
-  GVariant *args = params ? params : g_variant_new ("()");
-  GVariant *triple[3] = { g_variant_new_string (method), args, g_variant_new ("a{sv}", NULL) };
-  g_variant_builder_add (batch->calls, "v", g_variant_new_tuple (triple, 3));
+  g_autoptr(GVariant) args = params ? g_variant_ref_sink (params) : NULL;
+
   batch->n_calls++;
+  if (batch->calls_error != NULL)
+    return;  /* the batch cannot be sent anyway: the error says why */
+
+  /* Pyro4's [method, params, kwargs]; a batch's calls have no kwargs. */
+  gsize old_len = batch->calls->len;
+  if (batch->n_calls > 1)
+    g_string_append (batch->calls, ", ");
+  g_string_append_c (batch->calls, '[');
+  pyro_json_write_string (batch->calls, method);
+  g_string_append (batch->calls, ", ");
+  if (args == NULL)
+    g_string_append (batch->calls, "[]");
+  else if (!pyro_json_write_variant (batch->calls, args, NULL))
+    {
+      g_string_truncate (batch->calls, old_len);
+      batch->calls_error = unwritable_call_error (method, args);
+      return;
+    }
+  g_string_append (batch->calls, ", {}]");
+
+  /* Keep these arguments until the next ones come.  GLib frees what it
+   * knows about a tuple type with the last value of that type, and works
+   * it out again, under a global lock, for the next value: the calls of a
+   * batch mostly share one signature. */
+  g_clear_pointer (&batch->last_params, g_variant_unref);
+  batch->last_params = g_steal_pointer (&args);
 }
 
 guint
@@ -53,15 +100,20 @@ pyro_batch_get_length (PyroBatch *batch)
   return batch->n_calls;
 }
 
-/* Takes the queued calls out, leaving an empty queue. */
-static GVariant *
-take_calls (PyroBatch *batch)
+/* Takes the queued calls out as the JSON params list (transfer full),
+ * with the reason they cannot be sent, if any, in *@calls_error
+ * (transfer full); leaves an empty queue. */
+static char *
+take_calls (PyroBatch *batch, GError **calls_error)
 {
-  GVariant *calls = g_variant_ref_sink (g_variant_builder_end (batch->calls));
-  g_variant_builder_unref (batch->calls);
-  batch->calls = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+  g_string_append_c (batch->calls, ']');
+  char *text = g_string_free (batch->calls, FALSE);
+
+  batch->calls = g_string_new ("[");
   batch->n_calls = 0;
-  return calls;
+  *calls_error = g_steal_pointer (&batch->calls_error);
+  g_clear_pointer (&batch->last_params, g_variant_unref);
+  return text;
 }
 
 /* Is @value Pyro4's wrapper around the exception that ended the batch? */
@@ -94,10 +146,11 @@ pyro_batch_run_sync (PyroBatch *batch, GCancellable *cancellable, GError **error
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_clear_pointer (&batch->completed, g_variant_unref);
-  g_autoptr(GVariant) calls = take_calls (batch);
-  g_autoptr(GVariant) results = pyro_proxy_invoke (batch->proxy, NULL, "<batch>", calls, TRUE,
-                                                   PYRO_FLAG_BATCH, G_VARIANT_TYPE ("av"), NULL,
-                                                   cancellable, error);
+  g_autoptr(GError) calls_error = NULL;
+  g_autofree char *calls = take_calls (batch, &calls_error);
+  g_autoptr(GVariant) results = pyro_proxy_invoke_json (batch->proxy, "<batch>", calls, calls_error, TRUE,
+                                                        PYRO_FLAG_BATCH, G_VARIANT_TYPE ("av"),
+                                                        cancellable, error);
   if (results == NULL)
     return NULL;
 
@@ -127,9 +180,10 @@ pyro_batch_run_oneway (PyroBatch *batch, GError **error)
   g_return_val_if_fail (PYRO_IS_BATCH (batch), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_autoptr(GVariant) calls = take_calls (batch);
-  g_autoptr(GVariant) none = pyro_proxy_invoke (batch->proxy, NULL, "<batch>", calls, TRUE,
-                                                PYRO_FLAG_BATCH | PYRO_FLAG_ONEWAY, NULL, NULL, NULL, error);
+  g_autoptr(GError) calls_error = NULL;
+  g_autofree char *calls = take_calls (batch, &calls_error);
+  g_autoptr(GVariant) none = pyro_proxy_invoke_json (batch->proxy, "<batch>", calls, calls_error, TRUE,
+                                                     PYRO_FLAG_BATCH | PYRO_FLAG_ONEWAY, NULL, NULL, error);
   return none != NULL;
 }
 
@@ -143,7 +197,7 @@ pyro_batch_get_completed (PyroBatch *batch)
 static void
 pyro_batch_init (PyroBatch *batch)
 {
-  batch->calls = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+  batch->calls = g_string_new ("[");
 }
 
 static void
@@ -151,7 +205,9 @@ pyro_batch_finalize (GObject *object)
 {
   PyroBatch *batch = PYRO_BATCH (object);
 
-  g_variant_builder_unref (batch->calls);
+  g_string_free (batch->calls, TRUE);
+  g_clear_error (&batch->calls_error);
+  g_clear_pointer (&batch->last_params, g_variant_unref);
   g_clear_pointer (&batch->completed, g_variant_unref);
   g_object_unref (batch->proxy);
   G_OBJECT_CLASS (pyro_batch_parent_class)->finalize (object);

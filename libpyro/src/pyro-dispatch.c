@@ -120,17 +120,37 @@ find_method (const PyroClass *klass, const char *name)
   return NULL;
 }
 
-/* The name of argument @index, from the table's arg_names ("a,b,c"). */
+/* The name of argument @index, from the table's arg_names ("a,b,c"):
+ * the text between the index-th and the next comma, without spaces.
+ * Names that the table does not give are "arg1", "arg2", ... */
 static char *
 argument_name (const PyroMethod *method, gsize index)
 {
-  if (method->arg_names != NULL)
+  const char *start = method->arg_names;
+
+  if (start != NULL && *start == '\0')
+    start = NULL;  /* "" names no argument at all */
+  for (gsize i = 0; start != NULL && i < index; i++)
     {
-      g_auto(GStrv) names = g_strsplit (method->arg_names, ",", -1);
-      if (index < g_strv_length (names))
-        return g_strdup (g_strstrip (names[index]));
+      start = strchr (start, ',');
+      if (start != NULL)
+        start++;
     }
-  return g_strdup_printf ("arg%" G_GSIZE_FORMAT, index + 1);
+  if (start == NULL)
+    return g_strdup_printf ("arg%" G_GSIZE_FORMAT, index + 1);
+
+  const char *end = strchr (start, ',');
+  char *name = end ? g_strndup (start, end - start) : g_strdup (start);
+  return g_strstrip (name);
+}
+
+/* "Class.method", as Python names a method in its TypeError texts.  Made
+ * only when a message needs it: most calls succeed, and this is one
+ * allocation fewer for each of them. */
+static char *
+qualified_name (const PyroClass *klass, const char *name)
+{
+  return g_strconcat (klass->name, ".", name, NULL);
 }
 
 static gssize
@@ -148,7 +168,7 @@ argument_index (const PyroMethod *method, const char *name, gsize n_args)
 /* Puts positional and keyword arguments into their slots, as Python binds
  * a call to a signature; the messages are Python's TypeError texts. */
 static gboolean
-bind_arguments (const char        *qualname,
+bind_arguments (const PyroClass   *klass,
                 const PyroMethod  *method,
                 gsize              n_args,
                 JsonArray         *params,
@@ -160,6 +180,7 @@ bind_arguments (const char        *qualname,
 
   if (n_params > n_args)
     {
+      g_autofree char *qualname = qualified_name (klass, method->name);
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
                    "%s() takes %" G_GSIZE_FORMAT " positional argument%s but %u %s given",
                    qualname, n_args, n_args == 1 ? "" : "s", n_params, n_params == 1 ? "was" : "were");
@@ -178,12 +199,14 @@ bind_arguments (const char        *qualname,
       gssize index = argument_index (method, key, n_args);
       if (index < 0)
         {
+          g_autofree char *qualname = qualified_name (klass, method->name);
           g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
                        "%s() got an unexpected keyword argument '%s'", qualname, key);
           return FALSE;
         }
       if (slots[index] != NULL)
         {
+          g_autofree char *qualname = qualified_name (klass, method->name);
           g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
                        "%s() got multiple values for argument '%s'", qualname, key);
           return FALSE;
@@ -196,13 +219,13 @@ bind_arguments (const char        *qualname,
 /* Empty slots of a maybe type default to None; any other empty slot is a
  * missing required argument. */
 static gboolean
-check_missing (const char         *qualname,
+check_missing (const PyroClass    *klass,
                const PyroMethod   *method,
                const GVariantType *tuple,
                JsonNode          **slots,
                GError            **error)
 {
-  g_autoptr(GString) missing = g_string_new (NULL);
+  g_autoptr(GString) missing = NULL;  /* made at the first missing one */
   guint n_missing = 0;
   gsize i = 0;
 
@@ -210,12 +233,15 @@ check_missing (const char         *qualname,
     if (slots[i] == NULL && !g_variant_type_is_maybe (t))
       {
         g_autofree char *name = argument_name (method, i);
+        if (missing == NULL)
+          missing = g_string_new (NULL);
         g_string_append_printf (missing, "%s'%s'", n_missing ? ", " : "", name);
         n_missing++;
       }
 
   if (n_missing == 0)
     return TRUE;
+  g_autofree char *qualname = qualified_name (klass, method->name);
   g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS,
                "%s() missing %u required positional argument%s: %s",
                qualname, n_missing, n_missing == 1 ? "" : "s", missing->str);
@@ -225,22 +251,25 @@ check_missing (const char         *qualname,
 /* Converts the JSON params/kwargs of a call into the method's argument
  * tuple, refusing anything that does not fit before the method runs. */
 static GVariant *
-build_arguments (const char        *qualname,
+build_arguments (const PyroClass   *klass,
                  const PyroMethod  *method,
                  JsonNode          *params,
                  JsonNode          *kwargs,
                  GError           **error)
 {
-  const GVariantType *tuple = G_VARIANT_TYPE (method->in_signature ? method->in_signature : "()");
+  /* A plain cast, not G_VARIANT_TYPE(), which would check the string on
+   * every call: pyro_daemon_register_*() checked it once already. */
+  const GVariantType *tuple = (const GVariantType *) (method->in_signature ? method->in_signature : "()");
   gsize n_args = g_variant_type_n_items (tuple);
   JsonObject *kw = (kwargs && JSON_NODE_HOLDS_OBJECT (kwargs)) ? json_node_get_object (kwargs) : NULL;
-  g_autofree JsonNode **slots = g_new0 (JsonNode *, n_args + 1);
+  /* On the stack (methods take a handful of arguments): no malloc per call. */
+  JsonNode **slots = g_newa0 (JsonNode *, n_args + 1);
 
-  if (!bind_arguments (qualname, method, n_args, json_node_get_array (params), kw, slots, error) ||
-      !check_missing (qualname, method, tuple, slots, error))
+  if (!bind_arguments (klass, method, n_args, json_node_get_array (params), kw, slots, error) ||
+      !check_missing (klass, method, tuple, slots, error))
     return NULL;
 
-  g_autofree GVariant **children = g_new0 (GVariant *, n_args + 1);
+  GVariant **children = g_newa0 (GVariant *, n_args + 1);
   gsize i = 0;
   for (const GVariantType *t = g_variant_type_first (tuple); t != NULL; t = g_variant_type_next (t), i++)
     {
@@ -250,6 +279,7 @@ build_arguments (const char        *qualname,
       if (children[i] == NULL)
         {
           g_autofree char *name = argument_name (method, i);
+          g_autofree char *qualname = qualified_name (klass, method->name);
           g_set_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS, "%s() argument %" G_GSIZE_FORMAT " ('%s'): %s",
                        qualname, i + 1, name, local->message);
           for (gsize j = 0; j < i; j++)
@@ -268,7 +298,8 @@ build_arguments (const char        *qualname,
 
 /* Checks the result against the table and writes it as JSON. */
 static gboolean
-write_result (const char       *qualname,
+write_result (const PyroClass  *klass,
+              const char       *name,
               const char       *out_signature,
               GVariant         *result,
               GString          *reply,
@@ -279,8 +310,10 @@ write_result (const char       *qualname,
       g_string_append (reply, "null");
       return TRUE;
     }
-  if (out_signature != NULL && !g_variant_is_of_type (result, G_VARIANT_TYPE (out_signature)))
+  /* A plain cast: the signature was checked at registration. */
+  if (out_signature != NULL && !g_variant_is_of_type (result, (const GVariantType *) out_signature))
     {
+      g_autofree char *qualname = qualified_name (klass, name);
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
                    "%s() returned a value of type '%s', but its table declares '%s'",
                    qualname, g_variant_get_type_string (result), out_signature);
@@ -312,12 +345,14 @@ pyro_invocation_return_stream (PyroInvocation     *invocation,
  * stream table; the client then pulls the items. */
 static gboolean
 finish_stream (PyroSession      *session,
-               const char       *qualname,
+               const PyroClass  *klass,
                const PyroMethod *method,
                PyroInvocation   *invocation,
                char            **stream_id,
                GError          **error)
 {
+  g_autofree char *qualname = qualified_name (klass, method->name);
+
   if (invocation->stream_next == NULL)
     {
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
@@ -338,6 +373,8 @@ finish_stream (PyroSession      *session,
   return TRUE;
 }
 
+/* @keep_args: (nullable): in a batch, where the previous call's argument
+ * tuple is kept until this one is built; see pyro_dispatch_batch(). */
 static gboolean
 call_method (PyroSession      *session,
              PyroRegistration *reg,
@@ -347,6 +384,7 @@ call_method (PyroSession      *session,
              gboolean          oneway,
              GString          *reply,
              char            **stream_id,
+             GVariant        **keep_args,
              GError          **error)
 {
   const PyroClass *klass = reg->klass;
@@ -359,10 +397,14 @@ call_method (PyroSession      *session,
       return FALSE;
     }
 
-  g_autofree char *qualname = g_strdup_printf ("%s.%s", klass->name, method->name);
-  g_autoptr(GVariant) args = build_arguments (qualname, method, params, kwargs, error);
+  g_autoptr(GVariant) args = build_arguments (klass, method, params, kwargs, error);
   if (args == NULL)
     return FALSE;
+  if (keep_args != NULL)
+    {
+      g_clear_pointer (keep_args, g_variant_unref);
+      *keep_args = g_variant_ref (args);
+    }
 
   PyroInvocation invocation = { session->daemon, reg, method->name, oneway, NULL, NULL, NULL };
   gboolean percall;
@@ -374,7 +416,7 @@ call_method (PyroSession      *session,
   if (local == NULL && (method->flags & PYRO_METHOD_STREAM))
     {
       g_clear_pointer (&result, g_variant_unref);
-      return finish_stream (session, qualname, method, &invocation, oneway ? NULL : stream_id, error);
+      return finish_stream (session, klass, method, &invocation, oneway ? NULL : stream_id, error);
     }
 
   /* Transfer full, floating or not: take_ref, as ref_sink would add a
@@ -388,21 +430,23 @@ call_method (PyroSession      *session,
       return FALSE;
     }
 
-  gboolean ok = write_result (qualname, method->out_signature, result, reply, error);
+  gboolean ok = write_result (klass, method->name, method->out_signature, result, reply, error);
   g_clear_pointer (&result, g_variant_unref);
   return ok;
 }
 
-gboolean
-pyro_dispatch_call (PyroSession *session,
-                    const char  *object_id,
-                    const char  *method,
-                    JsonNode    *params,
-                    JsonNode    *kwargs,
-                    gboolean     oneway,
-                    GString     *reply,
-                    char       **stream_id,
-                    GError     **error)
+/* pyro_dispatch_call(), and one call of a batch (with @keep_args). */
+static gboolean
+dispatch_one (PyroSession *session,
+              const char  *object_id,
+              const char  *method,
+              JsonNode    *params,
+              JsonNode    *kwargs,
+              gboolean     oneway,
+              GString     *reply,
+              char       **stream_id,
+              GVariant   **keep_args,
+              GError     **error)
 {
   g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (session->daemon, object_id);
 
@@ -427,7 +471,21 @@ pyro_dispatch_call (PyroSession *session,
 
   if (strcmp (method, "__getattr__") == 0 || strcmp (method, "__setattr__") == 0)
     return call_attribute (session, reg, method, params, reply, error);
-  return call_method (session, reg, method, params, kwargs, oneway, reply, stream_id, error);
+  return call_method (session, reg, method, params, kwargs, oneway, reply, stream_id, keep_args, error);
+}
+
+gboolean
+pyro_dispatch_call (PyroSession *session,
+                    const char  *object_id,
+                    const char  *method,
+                    JsonNode    *params,
+                    JsonNode    *kwargs,
+                    gboolean     oneway,
+                    GString     *reply,
+                    char       **stream_id,
+                    GError     **error)
+{
+  return dispatch_one (session, object_id, method, params, kwargs, oneway, reply, stream_id, NULL, error);
 }
 
 /* ---- attributes (Pyro4's __getattr__ / __setattr__) ---------------------- */
@@ -471,7 +529,6 @@ call_attribute (PyroSession      *session,
       return FALSE;
     }
 
-  g_autofree char *qualname = g_strdup_printf ("%s.%s", reg->klass->name, attr->name);
   PyroInvocation invocation = { session->daemon, reg, attr->name, FALSE, NULL, NULL, NULL };
   gboolean percall;
   gpointer instance = instance_for_call (session, reg, &percall);
@@ -507,7 +564,7 @@ call_attribute (PyroSession      *session,
       else
         {
           value = g_variant_take_ref (value);  /* transfer full, floating or not */
-          ok = write_result (qualname, attr->signature, value, reply, error);
+          ok = write_result (reg->klass, attr->name, attr->signature, value, reply, error);
           g_variant_unref (value);
         }
     }
@@ -545,6 +602,11 @@ pyro_dispatch_batch (PyroSession *session,
 
   JsonArray *array = json_node_get_array (calls);
   gsize start = reply->len;
+  /* The argument tuple of the previous call, kept until the next one is
+   * built.  GLib frees its information about a tuple type together with
+   * the last value of that type, and rebuilds it under a global lock for
+   * the next one; the calls of a batch mostly share one signature. */
+  g_autoptr(GVariant) previous_args = NULL;
   g_string_append_c (reply, '[');
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -565,8 +627,8 @@ pyro_dispatch_batch (PyroSession *session,
       if (i > 0)
         g_string_append (reply, ", ");
       item_start = reply->len;
-      if (!pyro_dispatch_call (session, object_id, method, json_array_get_element (triple, 1),
-                               json_array_get_element (triple, 2), FALSE, reply, NULL, &local))
+      if (!dispatch_one (session, object_id, method, json_array_get_element (triple, 1),
+                         json_array_get_element (triple, 2), FALSE, reply, NULL, &previous_args, &local))
         {
           g_string_truncate (reply, item_start);
           write_exception_wrapper (reply, local, method);

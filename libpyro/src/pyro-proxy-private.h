@@ -25,6 +25,22 @@ GVariant *pyro_proxy_invoke (PyroProxy          *proxy,
                              GCancellable       *cancellable,
                              GError            **error);
 
+/* pyro_proxy_invoke() on the proxy's object, for batches, whose calls are
+ * written as JSON while they are queued.
+ * @params_json: the JSON params list, as text.
+ * @params_error: (nullable): set when the params could not be written as
+ *   JSON; the call then fails with it at the point where writing them
+ *   would have failed ("<method>(): cannot send the arguments: ..."). */
+GVariant *pyro_proxy_invoke_json (PyroProxy          *proxy,
+                                  const char         *method,
+                                  const char         *params_json,
+                                  const GError       *params_error,
+                                  gboolean            kwargs_null,
+                                  guint16             flags,
+                                  const GVariantType *reply_type,
+                                  GCancellable       *cancellable,
+                                  GError            **error);
+
 /* Tells the daemon (oneway) that the client abandons stream @stream_id. */
 void pyro_proxy_close_stream_id (PyroProxy *proxy, const char *stream_id);
 

@@ -281,6 +281,8 @@ typedef struct
   const char         *object_id;      /* NULL: the proxy's object */
   const char         *method;
   GVariant           *params;         /* written as the JSON params list; NULL: [] */
+  const char         *params_json;    /* or the list already written as JSON text */
+  const GError       *params_error;   /* or why it could not be written */
   GVariant           *kwargs;         /* NULL: {} (or null, see below) */
   gboolean            kwargs_null;    /* Pyro4 sends null for attributes and batches */
   guint16             flags;          /* PYRO_FLAG_ONEWAY, PYRO_FLAG_BATCH */
@@ -298,7 +300,16 @@ build_invoke_body (PyroProxy *proxy, ProxyRequest *req, gsize *len, GError **err
   g_string_append (body, ", \"method\": ");
   pyro_json_write_string (body, req->method);
   g_string_append (body, ", \"params\": ");
-  if (req->params == NULL)
+  if (req->params_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (req->params_error));
+      g_prefix_error (error, "%s(): cannot send the arguments: ", req->method);
+      g_string_free (body, TRUE);
+      return NULL;
+    }
+  else if (req->params_json != NULL)
+    g_string_append (body, req->params_json);
+  else if (req->params == NULL)
     g_string_append (body, "[]");
   else if (!pyro_json_write_variant (body, req->params, error))
     {
@@ -463,6 +474,29 @@ proxy_request_run (PyroProxy *proxy, ProxyRequest *req, GCancellable *cancellabl
   return result;
 }
 
+/* The end of pyro_proxy_invoke() and pyro_proxy_invoke_json(): runs
+ * @req; an item stream that @stream_id cannot take is closed again. */
+static GVariant *
+invoke_request (PyroProxy     *proxy,
+                ProxyRequest  *req,
+                char         **stream_id,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  GVariant *result = proxy_request_run (proxy, req, cancellable, error);
+  if (stream_id != NULL)
+    *stream_id = req->stream_id;
+  else if (req->stream_id != NULL)
+    {
+      pyro_proxy_close_stream_id (proxy, req->stream_id);
+      g_free (req->stream_id);
+      g_clear_pointer (&result, g_variant_unref);
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, "%s() unexpectedly returned an item stream",
+                   req->method);
+    }
+  return result;
+}
+
 GVariant *
 pyro_proxy_invoke (PyroProxy          *proxy,
                    const char         *object_id,
@@ -485,17 +519,30 @@ pyro_proxy_invoke (PyroProxy          *proxy,
     .check_metadata = (object_id == NULL && !(flags & PYRO_FLAG_BATCH)),
     .reply_type = reply_type,
   };
-  GVariant *result = proxy_request_run (proxy, &req, cancellable, error);
-  if (stream_id != NULL)
-    *stream_id = req.stream_id;
-  else if (req.stream_id != NULL)
-    {
-      pyro_proxy_close_stream_id (proxy, req.stream_id);
-      g_free (req.stream_id);
-      g_clear_pointer (&result, g_variant_unref);
-      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, "%s() unexpectedly returned an item stream", method);
-    }
-  return result;
+  return invoke_request (proxy, &req, stream_id, cancellable, error);
+}
+
+GVariant *
+pyro_proxy_invoke_json (PyroProxy          *proxy,
+                        const char         *method,
+                        const char         *params_json,
+                        const GError       *params_error,
+                        gboolean            kwargs_null,
+                        guint16             flags,
+                        const GVariantType *reply_type,
+                        GCancellable       *cancellable,
+                        GError            **error)
+{
+  ProxyRequest req = {
+    .method = method,
+    .params_json = params_json,
+    .params_error = params_error,
+    .kwargs_null = kwargs_null,
+    .flags = flags,
+    .check_metadata = !(flags & PYRO_FLAG_BATCH),
+    .reply_type = reply_type,
+  };
+  return invoke_request (proxy, &req, NULL, cancellable, error);
 }
 
 void
