@@ -152,7 +152,8 @@ typedef struct
   const PyroAttribute *attributes;  /**< the attribute table (may be NULL) */
   PyroInstanceMode instance_mode;   /**< used by pyro_daemon_register_class() */
   /** Makes an instance for pyro_daemon_register_class(); receives the
-   * class_data given at registration. NULL: instances are NULL. */
+   * class_data given at registration.  NULL: every "instance" is the
+   * class_data itself (nothing is made or freed). */
   gpointer (*instance_new) (gpointer class_data);
   /** Frees an instance made by @p instance_new (may be NULL). */
   GDestroyNotify instance_free;
