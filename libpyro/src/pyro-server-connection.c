@@ -218,6 +218,18 @@ split_invoke (JsonNode *body, const char **object_id, const char **method,
   return TRUE;
 }
 
+/* Where a failed call ran, for the traceback the client shows:
+ * "GreetingMaker.get_fortune", as Python names the method; the object id
+ * when the object is unknown; "INVOKE" when the request never got that far. */
+static char *
+describe_call (ServerConnection *sc, const char *object_id, const char *method)
+{
+  if (object_id == NULL || method == NULL)
+    return g_strdup ("INVOKE");
+  g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (sc->daemon, object_id);
+  return g_strdup_printf ("%s.%s", reg ? reg->klass->name : object_id, method);
+}
+
 /* Handles one INVOKE.  Returns FALSE when the connection must be closed. */
 static gboolean
 handle_invoke (ServerConnection *sc, PyroMessage *msg)
@@ -269,7 +281,7 @@ handle_invoke (ServerConnection *sc, PyroMessage *msg)
     }
 
   g_string_free (reply, TRUE);
-  g_autofree char *where = g_strdup_printf ("%s.%s", object_id ? object_id : "?", method ? method : "?");
+  g_autofree char *where = describe_call (sc, object_id, method);
   send_exception (sc, msg, error, where);
   /* A result that could not be serialized leaves the connection in doubt;
    * Pyro4 closes it, and so do we. */
