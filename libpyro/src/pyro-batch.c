@@ -39,22 +39,6 @@ pyro_batch_new (PyroProxy *proxy)
   return batch;
 }
 
-/* Why a call cannot be sent.  The message names the type of the whole
- * (method, params, kwargs) entry, which is what the JSON writer sees of a
- * call when it writes the batch's "av" list of calls. */
-static GError *
-unwritable_call_error (const char *method, GVariant *params)
-{
-  GVariant *triple[3] = { g_variant_new_string (method), params, g_variant_new ("a{sv}", NULL) };
-  g_autoptr(GVariant) entry = g_variant_ref_sink (g_variant_new_variant (g_variant_new_tuple (triple, 3)));
-  g_autoptr(GString) ignored = g_string_new (NULL);
-  GError *error = NULL;
-
-  if (pyro_json_write_variant (ignored, entry, &error))
-    g_set_error (&error, PYRO_ERROR, PYRO_ERROR_SERIALIZE, "%s(): cannot write the arguments as JSON", method);
-  return error;
-}
-
 void
 pyro_batch_add (PyroBatch *batch, const char *method, GVariant *params)
 {
@@ -77,10 +61,11 @@ pyro_batch_add (PyroBatch *batch, const char *method, GVariant *params)
   g_string_append (batch->calls, ", ");
   if (args == NULL)
     g_string_append (batch->calls, "[]");
-  else if (!pyro_json_write_variant (batch->calls, args, NULL))
+  else if (!pyro_json_write_variant (batch->calls, args, &batch->calls_error))
     {
+      /* Reported when the batch is run, as a single call reports it. */
       g_string_truncate (batch->calls, old_len);
-      batch->calls_error = unwritable_call_error (method, args);
+      g_prefix_error (&batch->calls_error, "%s(): ", method);
       return;
     }
   g_string_append (batch->calls, ", {}]");

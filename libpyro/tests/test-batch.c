@@ -204,6 +204,34 @@ test_c_batch (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fixture->thing.n_adds, ==, 2);
 }
 
+/* Arguments JSON cannot carry (bytes): the batch is refused when run,
+ * nothing is sent, and the batch and proxy stay usable. */
+static void
+test_c_batch_unsendable (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroBatch) batch = pyro_batch_new (fixture->proxy);
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  pyro_batch_add (batch, "note", g_variant_new ("(@ay)", g_variant_new_bytestring ("raw")));
+  g_assert_cmpuint (pyro_batch_get_length (batch), ==, 2);
+
+  g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, &error);
+  g_assert_null (results);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+  /* "<batch>(): cannot send the arguments: note(): cannot serialize type '(ay)' ..." */
+  g_assert_true (g_str_has_prefix (error->message, "<batch>(): cannot send the arguments: note(): "));
+  g_assert_nonnull (strstr (error->message, "'ay'"));
+  g_clear_error (&error);
+  g_assert_cmpuint (fixture->thing.n_adds, ==, 0);
+
+  /* The queue was emptied; the next batch goes through. */
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  g_autoptr(GVariant) again = pyro_batch_run_sync (batch, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (again), ==, 1);
+  g_assert_cmpuint (fixture->thing.n_adds, ==, 1);
+}
+
 static void
 test_c_batch_error (Fixture *fixture, gconstpointer data)
 {
@@ -325,6 +353,7 @@ main (int argc, char **argv)
   g_test_add ("/pyro/batch/c/ok", Fixture, NULL, fixture_setup, test_c_batch, fixture_teardown);
   g_test_add ("/pyro/batch/c/error", Fixture, NULL, fixture_setup, test_c_batch_error, fixture_teardown);
   g_test_add ("/pyro/batch/c/oneway", Fixture, NULL, fixture_setup, test_c_batch_oneway, fixture_teardown);
+  g_test_add ("/pyro/batch/c/unsendable", Fixture, NULL, fixture_setup, test_c_batch_unsendable, fixture_teardown);
   g_test_add ("/pyro/batch/c/garbage", Fixture, NULL, fixture_setup, test_c_garbage, fixture_teardown);
   g_test_add ("/pyro/batch/py-client", Fixture, NULL, fixture_setup, test_py_client, fixture_teardown);
   g_test_add ("/pyro/batch/py-daemon", PyFixture, NULL, py_fixture_setup, test_py_daemon, py_fixture_teardown);
