@@ -474,8 +474,9 @@ proxy_request_run (PyroProxy *proxy, ProxyRequest *req, GCancellable *cancellabl
   return result;
 }
 
-/* The end of pyro_proxy_invoke() and pyro_proxy_invoke_json(): runs
- * @req; an item stream that @stream_id cannot take is closed again. */
+/* Runs @req for every call that goes through the proxy's lock; an item
+ * stream the caller did not ask for (@stream_id NULL) is closed again on
+ * the daemon, and the call fails. */
 static GVariant *
 invoke_request (PyroProxy     *proxy,
                 ProxyRequest  *req,
@@ -491,8 +492,8 @@ invoke_request (PyroProxy     *proxy,
       pyro_proxy_close_stream_id (proxy, req->stream_id);
       g_free (req->stream_id);
       g_clear_pointer (&result, g_variant_unref);
-      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, "%s() unexpectedly returned an item stream",
-                   req->method);
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL,
+                   "%s() returns an item stream: call it with pyro_proxy_call_stream_sync()", req->method);
     }
   return result;
 }
@@ -583,17 +584,7 @@ pyro_proxy_call_full_sync (PyroProxy          *proxy,
     .check_metadata = TRUE,
     .reply_type = reply_type,
   };
-  GVariant *result = proxy_request_run (proxy, &req, cancellable, error);
-  if (req.stream_id != NULL)
-    {
-      /* Not what the caller asked for: close the stream on the daemon. */
-      pyro_proxy_close_stream_id (proxy, req.stream_id);
-      g_free (req.stream_id);
-      g_clear_pointer (&result, g_variant_unref);
-      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL,
-                   "%s() returns an item stream: call it with pyro_proxy_call_stream_sync()", method);
-    }
-  return result;
+  return invoke_request (proxy, &req, NULL, cancellable, error);
 }
 
 GVariant *

@@ -168,6 +168,14 @@ next_int (PyroStream *stream)
   return g_variant_get_int64 (item);
 }
 
+/* What Pyro4 answers for a stream id it does not know (any more). */
+static void
+assert_terminated (const GError *error)
+{
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "item stream terminated");
+}
+
 /* Asks @stream for items until it fails (bounded); returns that error. */
 static GError *
 next_until_error (PyroStream *stream)
@@ -240,8 +248,7 @@ test_c_close_early (Fixture *fixture, gconstpointer data)
   g_autoptr(GVariant) item = pyro_proxy_call_sync (daemon_proxy, "get_next_stream_item", g_variant_new ("(s)", id),
                                                    NULL, NULL, &error);
   g_assert_null (item);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
   g_clear_error (&error);
 
   /* Dropping a stream that is still open closes it too. */
@@ -290,8 +297,21 @@ test_c_abandon_linger (Fixture *fixture, gconstpointer data)
   /* Asking again (over a new connection) finds it gone. */
   g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
   g_assert_null (item);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
+}
+
+/* A stream method called as an ordinary method: the call fails with a
+ * hint, and the stream the daemon opened is closed again (freed). */
+static void
+test_c_not_asked_for (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, NULL,
+                                                    &error);
+  g_assert_null (value);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL);
+  g_assert_cmpstr (error->message, ==, "gen() returns an item stream: call it with pyro_proxy_call_stream_sync()");
+  wait_freed (1);
 }
 
 static void
@@ -303,8 +323,7 @@ test_c_expired (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
   error = next_until_error (stream);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
   g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 1);
 }
 
@@ -320,8 +339,7 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_autoptr(GVariant) item = pyro_proxy_call_sync (daemon_proxy, "get_next_stream_item",
                                                    g_variant_new ("(s)", "no-such-stream"), NULL, NULL, &error);
   g_assert_null (item);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
   g_clear_error (&error);
   /* Closing one is quietly ignored. */
   g_autoptr(GVariant) closed = pyro_proxy_call_sync (daemon_proxy, "close_stream",
@@ -484,8 +502,7 @@ test_py_daemon_abandon (PyFixture *fixture, gconstpointer data)
   wait_python_freed (fixture->proxy, "housekeeping", "gen 100");
   g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
   g_assert_null (item);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
 }
 
 static void
@@ -499,8 +516,7 @@ test_py_daemon_expired (PyFixture *fixture, gconstpointer data)
   wait_python_freed (fixture->proxy, "housekeeping", "gen 1000000");
   g_autoptr(GVariant) item = pyro_stream_next (stream, NULL, NULL, &error);
   g_assert_null (item);
-  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "item stream terminated");
+  assert_terminated (error);
 }
 
 static const char *const py_default_args[] = { NULL };
@@ -519,6 +535,7 @@ main (int argc, char **argv)
   g_test_add ("/pyro/streams/c/abandon-linger", Fixture, &short_linger, fixture_setup,
               test_c_abandon_linger, fixture_teardown);
   g_test_add ("/pyro/streams/c/expired", Fixture, &short_lifetime, fixture_setup, test_c_expired, fixture_teardown);
+  g_test_add ("/pyro/streams/c/not-asked-for", Fixture, NULL, fixture_setup, test_c_not_asked_for, fixture_teardown);
   g_test_add ("/pyro/streams/c/bad-streams", Fixture, NULL, fixture_setup, test_c_bad_streams, fixture_teardown);
   g_test_add ("/pyro/streams/py-client/full", Fixture, NULL, fixture_setup, test_py_client_full, fixture_teardown);
   g_test_add ("/pyro/streams/py-client/close-early", Fixture, NULL, fixture_setup, test_py_client_close,
