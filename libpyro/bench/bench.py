@@ -41,6 +41,7 @@ ROWS = [
     ("small_cps", "small sync call add(1,2)", "calls/s", "higher", 5),
     ("small_p50", "small sync call, p50 latency", "us", "lower", None),
     ("small_p99", "small sync call, p99 latency", "us", "lower", None),
+    ("small_nospin_cps", "small sync call, spinning off (LIBPYRO_SPIN_USEC=0)", "calls/s", "higher", None),
     ("echo1k_cps", "1 KiB echo", "calls/s", "higher", 5),
     ("batch100_cps", "batches of 100 add(1,2)", "calls/s", "higher", 3),
     ("oneway_cps", "oneway calls, end to end", "calls/s", "higher", 20),
@@ -53,25 +54,32 @@ ROWS = [
 ]
 
 
+# Rows whose Python figure is another row's: Pyro4 has no spinning to turn off.
+PYTHON_SAME_AS = {"small_nospin_cps": "small_cps"}
+
+
 class Implementation:
     """How to start a daemon and a client of one kind."""
 
-    def __init__(self, name, daemon_cmd, client_cmd):
+    def __init__(self, name, daemon_cmd, client_cmd, extra_env=None):
         self.name = name
         self.daemon_cmd = daemon_cmd
         self.client_cmd = client_cmd
+        self.extra_env = extra_env or {}
 
 
-def environment():
+def environment(extra=None):
     env = dict(os.environ)
     env["PYRO_SERIALIZER"] = "json"
     env["PYRO_BROADCAST_ADDRS"] = "127.0.0.1"
+    env.pop("LIBPYRO_SPIN_USEC", None)  # libpyro's default, unless a run asks otherwise
+    env.update(extra or {})
     return env
 
 
 def start_daemon(impl):
     """Starts a daemon process; returns (process, uri) once it listens."""
-    proc = subprocess.Popen(impl.daemon_cmd, stdout=subprocess.PIPE, env=environment(),
+    proc = subprocess.Popen(impl.daemon_cmd, stdout=subprocess.PIPE, env=environment(impl.extra_env),
                             universal_newlines=True)
     # The daemon prints its URI once it listens; a bounded wait for that line.
     import selectors
@@ -116,7 +124,7 @@ def run_clients(impl, uri, scenario, seconds, count, tmpdir):
         latency_file = os.path.join(tmpdir, "%s-%s-%d.lat" % (impl.name, scenario, i))
         args = impl.client_cmd + [uri, scenario, str(seconds),
                                   "%.6f" % (start_at if count > 1 else 0), latency_file]
-        procs.append((subprocess.Popen(args, stdout=subprocess.PIPE, env=environment(),
+        procs.append((subprocess.Popen(args, stdout=subprocess.PIPE, env=environment(impl.extra_env),
                                        universal_newlines=True), latency_file))
     results = []
     failed = None
@@ -183,12 +191,26 @@ def run_round(impl, seconds, clients, tmpdir, log):
     return metrics, notes
 
 
-def measure_floor(c_bench, seconds):
-    """Raw loopback TCP ping-pongs (no Pyro): the fastest a sync call can be here."""
-    out = subprocess.run([c_bench, "floor", str(seconds)], stdout=subprocess.PIPE,
+def measure_floor(c_bench, seconds, spin):
+    """Raw loopback TCP ping-pongs (no Pyro): the fastest a sync call can be here.
+    spin=False measures it with sleeping waits only (LIBPYRO_SPIN_USEC=0)."""
+    env = environment({} if spin else {"LIBPYRO_SPIN_USEC": "0"})
+    out = subprocess.run([c_bench, "floor", str(seconds)], stdout=subprocess.PIPE, env=env,
                          universal_newlines=True, timeout=seconds + 60, check=True).stdout
     r = json.loads(out.strip().splitlines()[-1])
     return {"floor_cps": r["calls"] / r["seconds"], "floor_p50": r["p50_us"]}
+
+
+def run_nospin_round(c_bench, seconds, tmpdir):
+    """libpyro's small call with spinning turned off in both processes."""
+    impl = Implementation("libpyro-nospin", [c_bench, "daemon"], [c_bench, "client"],
+                          {"LIBPYRO_SPIN_USEC": "0"})
+    proc, uri = start_daemon(impl)
+    try:
+        r = run_clients(impl, uri, "small", seconds, 1, tmpdir)[0]
+    finally:
+        stop_process(proc)
+    return r["calls"] / r["seconds"]
 
 
 def fmt(value):
@@ -225,7 +247,7 @@ def make_table(c_med, py_med):
              "|---|---|---:|---:|---:|---|---|"]
     all_met = True
     for key, label, unit, kind, target in ROWS:
-        c, py = c_med.get(key), py_med.get(key)
+        c, py = c_med.get(key), py_med.get(PYTHON_SAME_AS.get(key, key))
         ratio = c / py if c is not None and py else None
         if target is None:
             target_text, met = "-", "-"
@@ -267,6 +289,7 @@ def main():
         % (args.rounds, args.seconds, args.clients, os.cpu_count(), os.getloadavg()[0]))
     runs = {impl.name: [] for impl in impls}
     floors = []
+    sleeping_floors = []
     notes = []
     with tempfile.TemporaryDirectory(prefix="pyro-bench-") as tmpdir:
         for n in range(args.rounds):
@@ -277,8 +300,12 @@ def main():
                 metrics, round_notes = run_round(impl, args.seconds, args.clients, tmpdir, log)
                 runs[impl.name].append(metrics)
                 notes += round_notes
-            floors.append(measure_floor(c_bench, args.seconds))
-            log("  floor   floor_cps=%.0f floor_p50=%.0f" % (floors[-1]["floor_cps"], floors[-1]["floor_p50"]))
+            runs["libpyro"][-1]["small_nospin_cps"] = run_nospin_round(c_bench, args.seconds, tmpdir)
+            log("  libpyro small_nospin_cps=%.0f" % runs["libpyro"][-1]["small_nospin_cps"])
+            floors.append(measure_floor(c_bench, args.seconds, spin=True))
+            sleeping_floors.append(measure_floor(c_bench, args.seconds, spin=False))
+            log("  floor   floor_cps=%.0f floor_p50=%.0f, sleeping waits only: floor_cps=%.0f"
+                % (floors[-1]["floor_cps"], floors[-1]["floor_p50"], sleeping_floors[-1]["floor_cps"]))
 
     def medians(name):
         keys = runs[name][0].keys()
@@ -301,14 +328,17 @@ def main():
     ]
     floor_cps = statistics.median(f["floor_cps"] for f in floors)
     floor_p50 = statistics.median(f["floor_p50"] for f in floors)
+    sleeping_cps = statistics.median(f["floor_cps"] for f in sleeping_floors)
     footer = [""] + floor_explanations(c_med, py_med, floor_cps)
     footer += ["",
-               "Loopback floor (64-byte TCP ping-pong between two processes, no Pyro): %.0f round trips/s,"
-               % floor_cps,
-               "p50 %.0f us.  No sync call can beat it, so on this machine the best possible ratio"
-               % floor_p50,
-               "against Pyro4 (floor / Pyro4) is about %.1fx for small calls and %.1fx for the 1 KiB echo."
-               % (floor_cps / py_med["small_cps"], floor_cps / py_med["echo1k_cps"])]
+               "Loopback floor (64-byte TCP ping-pong between two processes, no Pyro, waiting as",
+               "libpyro waits: a brief spin, then sleep): %.0f round trips/s, p50 %.0f us.  No sync call"
+               % (floor_cps, floor_p50),
+               "can beat it, so on this machine the best possible ratio against Pyro4 (floor / Pyro4)",
+               "is about %.1fx for small calls and %.1fx for the 1 KiB echo.  With sleeping waits only"
+               % (floor_cps / py_med["small_cps"], floor_cps / py_med["echo1k_cps"]),
+               "(LIBPYRO_SPIN_USEC=0) the floor is %.0f round trips/s (%.1fx Pyro4's small call)."
+               % (sleeping_cps, sleeping_cps / py_med["small_cps"])]
     lost = [n for n in notes if "lost" in n]
     footer.append("Oneway calls lost: %s." % ("; ".join(lost) if lost else "none, in every round"))
     footer.append("All targets met." if all_met else "Some targets are NOT met.")

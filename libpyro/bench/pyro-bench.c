@@ -7,8 +7,10 @@
  *
  *   pyro-bench floor SECONDS
  *       No Pyro at all: 64-byte ping-pongs over a loopback TCP connection
- *       between two processes.  The fastest any sync call can be on this
- *       machine, printed in the same JSON form as a client scenario.
+ *       between two processes, waiting for each message as libpyro does
+ *       (pyro-wait.c; LIBPYRO_SPIN_USEC=0: sleeping waits only).  The
+ *       fastest any sync call can be on this machine, printed in the same
+ *       JSON form as a client scenario.
  *
  *   pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]
  *       Runs one scenario against URI for about SECONDS seconds and prints
@@ -26,6 +28,7 @@
  * object and the same scenarios with Pyro4, so the two can be compared.
  */
 #include <pyro/pyro.h>
+#include "pyro-wait-private.h"  /* the floor waits as libpyro does */
 
 #include <gio/gio.h>
 #include <netinet/in.h>
@@ -515,12 +518,21 @@ run_client (int argc, char **argv)
 
 #define FLOOR_MESSAGE 64
 
+/* Waits for the peer's message the way libpyro does (pyro-wait.c): a
+ * brief spin, then sleep.  With LIBPYRO_SPIN_USEC=0 it only sleeps. */
+static void
+floor_wait (GSocket *socket, PyroSpin *spin)
+{
+  pyro_socket_wait_readable (socket, spin, -1, NULL, NULL);
+}
+
 /* The echoing end of the floor measurement: sends back every message. */
 static void
 floor_echo (GSocket *listener)
 {
   g_autoptr(GSocket) socket = g_socket_accept (listener, NULL, NULL);
   char buffer[FLOOR_MESSAGE];
+  PyroSpin spin = { 0 };
 
   if (socket == NULL)
     return;
@@ -528,6 +540,7 @@ floor_echo (GSocket *listener)
   for (;;)
     {
       gsize got = 0;
+      floor_wait (socket, &spin);
       while (got < sizeof buffer)
         {
           gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, NULL);
@@ -541,13 +554,14 @@ floor_echo (GSocket *listener)
 }
 
 static gboolean
-floor_round_trip (GSocket *socket, GError **error)
+floor_round_trip (GSocket *socket, PyroSpin *spin, GError **error)
 {
   char buffer[FLOOR_MESSAGE] = { 0 };
   gsize got = 0;
 
   if (g_socket_send (socket, buffer, sizeof buffer, NULL, error) != sizeof buffer)
     return FALSE;
+  floor_wait (socket, spin);
   while (got < sizeof buffer)
     {
       gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, error);
@@ -586,19 +600,20 @@ run_floor (double seconds)
                                             G_SOCKET_PROTOCOL_TCP, &error);
   Result result = { 0 };
   result.latencies = g_array_sized_new (FALSE, FALSE, sizeof (double), 100000);
+  PyroSpin spin = { 0 };
 
   gboolean ok = socket != NULL && g_socket_connect (socket, address, NULL, &error);
   if (ok)
     {
       g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-      ok = floor_round_trip (socket, &error);
+      ok = floor_round_trip (socket, &spin, &error);
     }
   gint64 start = g_get_monotonic_time ();
   gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
   gint64 now = start;
   while (ok && now < end)
     {
-      ok = floor_round_trip (socket, &error);
+      ok = floor_round_trip (socket, &spin, &error);
       gint64 after = g_get_monotonic_time ();
       double latency = after - now;
       g_array_append_val (result.latencies, latency);

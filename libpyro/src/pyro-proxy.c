@@ -11,6 +11,7 @@
 #include "pyro-message-private.h"
 #include "pyro-naming-private.h"
 #include "pyro-proxy-private.h"
+#include "pyro-wait-private.h"
 
 #include <pyro/pyro-proxy.h>
 #include <math.h>
@@ -35,6 +36,7 @@ struct _PyroProxy
   GHashTable        *oneway;
   GHashTable        *attrs;
   GBytes            *hmac_key;         /* NULL: no HMAC */
+  PyroSpin           spin;             /* waiting for replies, see pyro-wait.c */
 };
 
 G_DEFINE_TYPE (PyroProxy, pyro_proxy, G_TYPE_OBJECT)
@@ -177,6 +179,10 @@ open_socket (PyroProxy *proxy, PyroUri *target, GCancellable *cancellable, GErro
   g_autoptr(GError) local = NULL;
   GSocketConnection *connection;
 
+  /* Pyro4 connects straight to the daemon; it never goes through the
+   * HTTP or SOCKS proxies that GIO's proxy resolver might find in the
+   * environment (and asking the resolver costs time on every connect). */
+  g_socket_client_set_enable_proxy (client, FALSE);
   if (proxy->timeout > 0)
     g_socket_client_set_timeout (client, (guint) ceil (proxy->timeout));
 
@@ -246,7 +252,7 @@ wait_readable (PyroProxy *proxy, GCancellable *cancellable, GError **error)
   GSocket *socket = g_socket_connection_get_socket (proxy->connection);
   gint64 timeout = proxy->timeout > 0 ? (gint64) (proxy->timeout * G_USEC_PER_SEC) : -1;
   g_autoptr(GError) local = NULL;
-  if (g_socket_condition_timed_wait (socket, G_IO_IN, timeout, cancellable, &local))
+  if (pyro_socket_wait_readable (socket, &proxy->spin, timeout, cancellable, &local))
     return TRUE;
   if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     g_set_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT, "receiving: timeout (no reply within %.3g s)",

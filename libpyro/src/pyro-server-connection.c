@@ -14,6 +14,7 @@
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
+#include "pyro-wait-private.h"
 
 #include <string.h>
 
@@ -24,6 +25,7 @@ typedef struct
   GInputStream      *in;   /* buffered: one read usually brings a whole message */
   GOutputStream     *out;
   PyroSession       *session;
+  PyroSpin           spin; /* waiting for requests, see pyro-wait.c */
 } ServerConnection;
 
 static gboolean
@@ -306,7 +308,7 @@ serve_requests (ServerConnection *sc)
       /* Waiting for the next request before reading saves a system call
        * per request: GIO would otherwise try a read, fail, then wait. */
       if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (sc->in)) == 0)
-        g_socket_condition_wait (socket, G_IO_IN, NULL, NULL);
+        pyro_socket_wait_readable (socket, &sc->spin, -1, NULL, NULL);
 
       g_autoptr(GError) error = NULL;
       g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
@@ -337,7 +339,7 @@ serve_requests (ServerConnection *sc)
 void
 pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
 {
-  ServerConnection sc = { daemon, connection, NULL, NULL, NULL };
+  ServerConnection sc = { daemon, connection, NULL, NULL, NULL, { 0 } };
 
   sc.in = g_buffered_input_stream_new_sized (g_io_stream_get_input_stream (G_IO_STREAM (connection)), 65536);
   sc.out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
