@@ -384,10 +384,16 @@ worker_run (gpointer data, gpointer user_data)
   g_mutex_lock (&daemon->lock);
   g_hash_table_remove (daemon->connections, connection);
   daemon->n_workers--;
-  if (daemon->n_workers == 0)
+  gboolean idle = daemon->n_workers == 0;
+  if (idle)
     g_cond_broadcast (&daemon->workers_done);
   g_mutex_unlock (&daemon->lock);
   g_object_unref (connection);
+
+  /* A daemon that has nobody to serve need not keep the megabytes a big
+   * request or reply left behind; a busy one keeps them for the next. */
+  if (idle)
+    pyro_message_release_memory ();
 }
 
 static void

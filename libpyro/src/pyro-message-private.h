@@ -152,6 +152,11 @@ gboolean pyro_message_write (GOutputStream      *out,
                              GCancellable       *cancellable,
                              GError            **error);
 
+/* Hands the spare buffer pyro_message_read() keeps for the next big
+ * message (64 KiB and more) back to the system; cheap when there is none.
+ * The daemon calls it when its last busy worker ends.  Safe in any thread. */
+void pyro_message_release_memory (void);
+
 /* Python marshal encoding of a str, as Pyro4 daemons use for early
  * CONNECTFAIL bodies: 0xfa + 1-byte length for short ASCII (< 256),
  * 0xe1 + 4-byte little-endian length for longer ASCII, 0xf5 + 4-byte LE

@@ -14,10 +14,12 @@
  * Also here: Python's marshal encoding of a str, because Pyro4 daemons
  * answer early handshake failures in marshal whatever the client speaks.
  */
+#define _GNU_SOURCE  /* mremap(), where the system has it (Linux) */
 #include "pyro-message-private.h"
 
 #include <pyro/pyro-error.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAGIC                 "PYRO"
 #define CHUNK_HEAD_SIZE       6     /* 4-byte key + 2-byte length */
@@ -522,12 +524,16 @@ read_exactly (GInputStream  *in,
 /* ---- a spare read buffer ---------------------------------------------------- */
 
 /* A big message read into a freshly allocated buffer costs a page fault for
- * every 4 KiB page: malloc hands big blocks back to the system as soon as
- * they are freed, so the next big message gets fresh pages again.  For big
- * replies that is most of the time a call takes.  So the buffer of the last
- * big message is kept, when its message is freed, and the next big message
- * is read into it.  One spare at most, of at most SPARE_MAX bytes; buffers
- * below SPARE_MIN are left to malloc, which is quick for them. */
+ * every 4 KiB page, and for big replies that is most of the time a call
+ * takes.  So the buffer of the last big message is kept, when its message
+ * is freed, and the next big message is read into it.  One spare at most,
+ * of at most SPARE_MAX bytes; pyro_message_release_memory() gives it back.
+ *
+ * Big buffers (SPARE_MIN and more) are mapped from the system directly,
+ * not taken from malloc: once a big block has been freed, glibc's malloc
+ * serves later megabyte blocks from its heaps and keeps them there,
+ * resident, after they are freed, while a mapping of our own is gone when
+ * we unmap it.  Smaller buffers are left to malloc, which is quick for them. */
 #define SPARE_MIN (64 * 1024)
 #define SPARE_MAX (4 * 1024 * 1024)
 
@@ -541,37 +547,94 @@ typedef struct
 G_LOCK_DEFINE_STATIC (spare);
 static ReadBuffer *spare;  /* guarded by the lock; messages are freed in any thread */
 
+static gboolean
+is_big (gsize capacity)
+{
+  return capacity >= SPARE_MIN;
+}
+
+/* A new mapping for a big buffer; NULL if the system has no memory. */
+static ReadBuffer *
+map_buffer (gsize capacity)
+{
+  void *memory = mmap (NULL, sizeof (ReadBuffer) + capacity, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED)
+    return NULL;
+  ReadBuffer *buffer = memory;
+  buffer->capacity = capacity;
+  return buffer;
+}
+
+static void
+read_buffer_destroy (ReadBuffer *buffer)
+{
+  if (buffer == NULL)
+    return;
+  if (is_big (buffer->capacity))
+    munmap (buffer, sizeof (ReadBuffer) + buffer->capacity);
+  else
+    g_free (buffer);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReadBuffer, read_buffer_destroy)
+
 /* A buffer of at least @capacity bytes: the spare if it is big enough. */
 static ReadBuffer *
 read_buffer_new (gsize capacity)
 {
   ReadBuffer *buffer = NULL;
 
-  if (capacity >= SPARE_MIN)
-    {
-      G_LOCK (spare);
-      if (spare != NULL && spare->capacity >= capacity)
-        buffer = g_steal_pointer (&spare);
-      G_UNLOCK (spare);
-    }
-  if (buffer == NULL)
+  if (!is_big (capacity))
     {
       buffer = g_malloc (sizeof (ReadBuffer) + capacity);
       buffer->capacity = capacity;
+      return buffer;
     }
+
+  G_LOCK (spare);
+  if (spare != NULL && spare->capacity >= capacity)
+    buffer = g_steal_pointer (&spare);
+  G_UNLOCK (spare);
+  if (buffer == NULL)
+    buffer = map_buffer (capacity);
+  if (buffer == NULL)
+    g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, capacity);  /* as g_malloc() */
   return buffer;
 }
 
 /* Grows @buffer to @capacity bytes, keeping its contents; NULL (and
- * @buffer untouched) if that much memory cannot be had. */
+ * @buffer untouched) if that much memory cannot be had.  A buffer only
+ * grows from big to bigger (a message's first buffer is big when the
+ * message is), so it stays a mapping or a malloc block. */
 static ReadBuffer *
 read_buffer_grow (ReadBuffer *buffer, gsize capacity)
 {
   if (buffer->capacity >= capacity)
     return buffer;
-  ReadBuffer *bigger = g_try_realloc (buffer, sizeof (ReadBuffer) + capacity);
-  if (bigger != NULL)
-    bigger->capacity = capacity;
+  if (!is_big (buffer->capacity))
+    {
+      g_assert (!is_big (capacity));
+      ReadBuffer *bigger = g_try_realloc (buffer, sizeof (ReadBuffer) + capacity);
+      if (bigger != NULL)
+        bigger->capacity = capacity;
+      return bigger;
+    }
+
+#ifdef MREMAP_MAYMOVE
+  /* Linux moves the pages themselves: nothing is copied. */
+  void *memory = mremap (buffer, sizeof (ReadBuffer) + buffer->capacity,
+                         sizeof (ReadBuffer) + capacity, MREMAP_MAYMOVE);
+  if (memory == MAP_FAILED)
+    return NULL;
+  ReadBuffer *bigger = memory;
+  bigger->capacity = capacity;
+#else
+  ReadBuffer *bigger = map_buffer (capacity);
+  if (bigger == NULL)
+    return NULL;
+  memcpy (bigger->data, buffer->data, buffer->capacity);
+  read_buffer_destroy (buffer);
+#endif
   return bigger;
 }
 
@@ -583,7 +646,7 @@ read_buffer_free (gpointer data)
 {
   ReadBuffer *buffer = data;
 
-  if (buffer->capacity >= SPARE_MIN && buffer->capacity <= SPARE_MAX)
+  if (is_big (buffer->capacity) && buffer->capacity <= SPARE_MAX)
     {
       G_LOCK (spare);
       if (spare == NULL || spare->capacity < buffer->capacity)
@@ -594,7 +657,17 @@ read_buffer_free (gpointer data)
         }
       G_UNLOCK (spare);
     }
-  g_free (buffer);
+  read_buffer_destroy (buffer);
+}
+
+/* A quiet daemon need not keep the spare. */
+void
+pyro_message_release_memory (void)
+{
+  G_LOCK (spare);
+  ReadBuffer *old = g_steal_pointer (&spare);
+  G_UNLOCK (spare);
+  read_buffer_destroy (old);
 }
 
 /* Splits the annotation area into chunks.  Values are slices of @area, so
@@ -743,7 +816,7 @@ pyro_message_read (GInputStream  *in,
    * actually arrive, not with the size the header claims: a peer that
    * announces 2 GiB and sends nothing must not cost 2 GiB. */
   gsize capacity = MIN (rest, READ_CHUNK_SIZE), have = 0;
-  g_autofree ReadBuffer *buffer = read_buffer_new (MAX (capacity, 1));
+  g_autoptr(ReadBuffer) buffer = read_buffer_new (MAX (capacity, 1));
   for (;;)
     {
       if (!read_exactly (in, buffer->data + have, capacity - have, PYRO_HEADER_SIZE + have, total, cancellable, error))
