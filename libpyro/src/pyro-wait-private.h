@@ -18,4 +18,6 @@ gboolean pyro_socket_wait_readable (GSocket       *socket,
                                     GCancellable  *cancellable,
                                     GError       **error);
 
+void pyro_wait_set_loadavg_path (const char *path);
+
 G_END_DECLS

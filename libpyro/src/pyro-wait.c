@@ -10,20 +10,31 @@
  * saved; if not, at most that much CPU time was spent in vain (the
  * classic spin-then-block argument).
  *
- * Spinning only pays when answers come quickly and a CPU is free.  So a
- * connection spins only if its previous wait was short: a slow method,
- * a client that thinks before its next call, or CPUs shared by more busy
- * threads than they can run (which makes every answer slow) all make
- * waits long, and then the connection sleeps right away, as if spinning
- * did not exist.
+ * Spinning only pays when answers come quickly and a CPU is free for the
+ * peer to answer on.  So a connection spins only if its previous wait was
+ * short (a slow method or a client that thinks before its next call make
+ * waits long) and no more threads want to run than the machine has CPUs
+ * (with more, a spinning thread takes CPU time from the very work it
+ * waits for).  Otherwise it sleeps right away, as if spinning did not
+ * exist.
  *
  * The environment variable LIBPYRO_SPIN_USEC sets the spin time in
  * microseconds (0 turns spinning off, e.g. to compare).
  */
 #include "pyro-wait-private.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 /* About one wake-up of a sleeping thread on a busy machine. */
 #define DEFAULT_SPIN_USEC 50
+
+/* How often a thread looks again how busy the CPUs are. */
+#define CHECK_EVERY_USEC 1000
+
+/* Where Linux says how many threads are running; tests point it elsewhere. */
+static const char *loadavg_path = "/proc/loadavg";
 
 static gint64
 spin_usec (void)
@@ -38,6 +49,46 @@ spin_usec (void)
       g_once_init_leave (&once, 1);
     }
   return usec;
+}
+
+/* How many threads the machine's CPUs are running or have waiting right
+ * now: the fourth field of /proc/loadavg, "running/total".  0 if unknown. */
+static guint
+threads_running (void)
+{
+  char text[128];
+  int fd = open (loadavg_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  gssize n = read (fd, text, sizeof text - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  guint running = 0;
+  if (sscanf (text, "%*s %*s %*s %u/", &running) != 1)
+    return 0;
+  return running;
+}
+
+/* TRUE if a CPU is free for the peer while we spin: no more threads want
+ * to run than there are CPUs.  Asked at most once every CHECK_EVERY_USEC
+ * per thread, as reading the file costs a few system calls. */
+static gboolean
+cpus_are_free (void)
+{
+  /* Each thread keeps its own answer, so no locking is needed. */
+  static _Thread_local gint64 checked_at = -CHECK_EVERY_USEC;
+  static _Thread_local gboolean answer;
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - checked_at >= CHECK_EVERY_USEC)
+    {
+      guint running = threads_running ();
+      answer = running <= (guint) g_get_num_processors ();
+      checked_at = now;
+    }
+  return answer;
 }
 
 /* Looks at @socket until it is readable (or hung up) or @deadline passes. */
@@ -73,7 +124,7 @@ pyro_socket_wait_readable (GSocket       *socket,
 
   /* "Short" is twice the spin time: a wait that slept through one
    * wake-up still counts as short. */
-  if (usec > 0 && spin->last_wait < 2 * usec)
+  if (usec > 0 && spin->last_wait < 2 * usec && cpus_are_free ())
     {
       spin->spins++;
       if (timeout_usec >= 0)
@@ -89,4 +140,13 @@ pyro_socket_wait_readable (GSocket       *socket,
     }
   spin->last_wait = g_get_monotonic_time () - start;
   return ready;
+}
+
+/* For tests: read the running threads from @path (a file in the format
+ * of /proc/loadavg) instead.  Call it before any other thread waits; a
+ * thread's earlier answer stays for up to CHECK_EVERY_USEC. */
+void
+pyro_wait_set_loadavg_path (const char *path)
+{
+  loadavg_path = path;
 }

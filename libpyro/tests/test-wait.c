@@ -1,11 +1,27 @@
 /* test-wait.c: waiting for the peer, spinning briefly first (pyro-wait.c).
  *
  * These tests check the decisions (spin or sleep, ready or timed out) on
- * a socket pair; none of them depends on how fast anything is.
+ * a socket pair; none of them depends on how fast anything is.  How busy
+ * the CPUs are is read from files of our own in /proc/loadavg's format,
+ * so the machine's real load does not change the outcome.
  */
 #include "pyro-wait-private.h"
 
+#include <glib/gstdio.h>
 #include <sys/socket.h>
+
+/* Files in /proc/loadavg's format: CPUs idle, CPUs busy. */
+static char *idle_loadavg;
+static char *busy_loadavg;
+
+/* Makes the waits read @path, and lets this thread's earlier answer
+ * (kept for a millisecond) expire. */
+static void
+use_loadavg (const char *path)
+{
+  pyro_wait_set_loadavg_path (path);
+  g_usleep (10 * 1000);
+}
 
 typedef struct
 {
@@ -119,6 +135,40 @@ test_slow_then_fast (Pair *pair, gconstpointer data)
   g_assert_cmpuint (spin.spins, >, 1);
 }
 
+/* More threads want to run than there are CPUs: no spinning, even though
+ * the last wait was short; once they are free again, spinning is back. */
+static void
+test_cpus_busy (Pair *pair, gconstpointer data)
+{
+  PyroSpin spin = { 0 };
+
+  use_loadavg (busy_loadavg);
+  peer_sends (pair);
+  g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
+  receive_byte (pair);
+  g_assert_cmpuint (spin.spins, ==, 0);
+
+  use_loadavg (idle_loadavg);
+  spin.last_wait = 0;
+  peer_sends (pair);
+  g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
+  receive_byte (pair);
+  g_assert_cmpuint (spin.spins, ==, 1);
+}
+
+/* When the load cannot be read (not Linux, say), a CPU counts as free. */
+static void
+test_load_unknown (Pair *pair, gconstpointer data)
+{
+  PyroSpin spin = { 0 };
+
+  use_loadavg ("/nonexistent/loadavg");
+  peer_sends (pair);
+  g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
+  g_assert_cmpuint (spin.spins, ==, 1);
+  use_loadavg (idle_loadavg);
+}
+
 /* LIBPYRO_SPIN_USEC=0 turns spinning off: every wait sleeps.  It is read
  * once per process, so this runs in a fresh child process. */
 static void
@@ -130,6 +180,7 @@ test_turned_off (void)
       PyroSpin spin = { 0 };
 
       g_setenv ("LIBPYRO_SPIN_USEC", "0", TRUE);
+      pyro_wait_set_loadavg_path (idle_loadavg);
       pair_setup (&pair, NULL);
       peer_sends (&pair);
       g_assert_true (pyro_socket_wait_readable (pair.mine, &spin, -1, NULL, NULL));
@@ -149,10 +200,28 @@ main (int argc, char **argv)
   g_unsetenv ("LIBPYRO_SPIN_USEC");
   g_test_init (&argc, &argv, NULL);
 
+  g_autofree char *dir = g_dir_make_tmp ("test-wait-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  idle_loadavg = g_build_filename (dir, "idle", NULL);
+  busy_loadavg = g_build_filename (dir, "busy", NULL);
+  g_assert_true (g_file_set_contents (idle_loadavg, "0.10 0.20 0.30 1/250 4242\n", -1, NULL));
+  /* More running threads than any test machine has CPUs. */
+  g_assert_true (g_file_set_contents (busy_loadavg, "9.10 9.20 9.30 4096/5000 4242\n", -1, NULL));
+  pyro_wait_set_loadavg_path (idle_loadavg);
+
   g_test_add ("/pyro/wait/data-waiting", Pair, NULL, pair_setup, test_data_waiting, pair_teardown);
   g_test_add ("/pyro/wait/hang-up", Pair, NULL, pair_setup, test_hang_up, pair_teardown);
   g_test_add ("/pyro/wait/timeout", Pair, NULL, pair_setup, test_timeout, pair_teardown);
   g_test_add ("/pyro/wait/slow-then-fast", Pair, NULL, pair_setup, test_slow_then_fast, pair_teardown);
+  g_test_add ("/pyro/wait/cpus-busy", Pair, NULL, pair_setup, test_cpus_busy, pair_teardown);
+  g_test_add ("/pyro/wait/load-unknown", Pair, NULL, pair_setup, test_load_unknown, pair_teardown);
   g_test_add_func ("/pyro/wait/turned-off", test_turned_off);
-  return g_test_run ();
+
+  int status = g_test_run ();
+  g_unlink (idle_loadavg);
+  g_unlink (busy_loadavg);
+  g_rmdir (dir);
+  g_free (idle_loadavg);
+  g_free (busy_loadavg);
+  return status;
 }
