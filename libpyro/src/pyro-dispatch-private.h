@@ -41,4 +41,15 @@ gboolean pyro_dispatch_batch (PyroSession *session,
                               GString     *reply,
                               GError     **error);
 
+/* The common batch, read straight from the INVOKE body @body (@len bytes
+ * of JSON) without a JsonNode tree.  Returns TRUE when it ran the batch
+ * and appended the list of results to @reply, as pyro_dispatch_batch()
+ * would have.  Returns FALSE, with nothing run and nothing appended, for
+ * any request it leaves to the general path (pyro_json_parse() and
+ * pyro_dispatch_batch()), which also gives every error. */
+gboolean pyro_dispatch_batch_text (PyroSession *session,
+                                   const char  *body,
+                                   gsize        len,
+                                   GString     *reply);
+
 G_END_DECLS

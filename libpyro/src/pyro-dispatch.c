@@ -9,6 +9,7 @@
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
 #include "pyro-stream-private.h"
+#include "pyro-wire-private.h"
 
 #include <string.h>
 
@@ -373,6 +374,47 @@ finish_stream (PyroSession      *session,
   return TRUE;
 }
 
+/* Runs @method with its argument tuple @args and writes its result. */
+static gboolean
+run_method (PyroSession      *session,
+            PyroRegistration *reg,
+            const PyroMethod *method,
+            GVariant         *args,
+            gboolean          oneway,
+            GString          *reply,
+            char            **stream_id,
+            GError          **error)
+{
+  const PyroClass *klass = reg->klass;
+  PyroInvocation invocation = { session->daemon, reg, method->name, oneway, NULL, NULL, NULL };
+  gboolean percall;
+  gpointer instance = instance_for_call (session, reg, &percall);
+  GError *local = NULL;
+  GVariant *result = method->func (instance, args, &invocation, &local);
+  release_instance (reg, instance, percall);
+
+  if (local == NULL && (method->flags & PYRO_METHOD_STREAM))
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      return finish_stream (session, klass, method, &invocation, oneway ? NULL : stream_id, error);
+    }
+
+  /* Transfer full, floating or not: take_ref, as ref_sink would add a
+   * second reference to a non-floating result and leak it. */
+  if (result != NULL)
+    result = g_variant_take_ref (result);
+  if (local != NULL)
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+
+  gboolean ok = write_result (klass, method->name, method->out_signature, result, reply, error);
+  g_clear_pointer (&result, g_variant_unref);
+  return ok;
+}
+
 /* @keep_args: (nullable): in a batch, where the previous call's argument
  * tuple is kept until this one is built; see pyro_dispatch_batch(). */
 static gboolean
@@ -405,34 +447,7 @@ call_method (PyroSession      *session,
       g_clear_pointer (keep_args, g_variant_unref);
       *keep_args = g_variant_ref (args);
     }
-
-  PyroInvocation invocation = { session->daemon, reg, method->name, oneway, NULL, NULL, NULL };
-  gboolean percall;
-  gpointer instance = instance_for_call (session, reg, &percall);
-  GError *local = NULL;
-  GVariant *result = method->func (instance, args, &invocation, &local);
-  release_instance (reg, instance, percall);
-
-  if (local == NULL && (method->flags & PYRO_METHOD_STREAM))
-    {
-      g_clear_pointer (&result, g_variant_unref);
-      return finish_stream (session, klass, method, &invocation, oneway ? NULL : stream_id, error);
-    }
-
-  /* Transfer full, floating or not: take_ref, as ref_sink would add a
-   * second reference to a non-floating result and leak it. */
-  if (result != NULL)
-    result = g_variant_take_ref (result);
-  if (local != NULL)
-    {
-      g_clear_pointer (&result, g_variant_unref);
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-
-  gboolean ok = write_result (klass, method->name, method->out_signature, result, reply, error);
-  g_clear_pointer (&result, g_variant_unref);
-  return ok;
+  return run_method (session, reg, method, args, oneway, reply, stream_id, error);
 }
 
 /* pyro_dispatch_call(), and one call of a batch (with @keep_args). */
@@ -632,6 +647,198 @@ pyro_dispatch_batch (PyroSession *session,
         {
           g_string_truncate (reply, item_start);
           write_exception_wrapper (reply, local, method);
+          break;
+        }
+    }
+  g_string_append_c (reply, ']');
+  return TRUE;
+}
+
+/* ---- batches read straight from the request text -------------------------
+ *
+ * The general path above parses the whole request into a JsonNode tree
+ * first; for a batch of small calls that is most of the work.  Here the
+ * request is read in one pass with the direct reader (pyro-wire.c): each
+ * call's arguments become the method's argument tuple without a tree.
+ *
+ * Everything is read and checked before the first call runs, so that
+ * anything unusual (an unknown method, arguments that do not fit, kwargs,
+ * escapes in strings, bad JSON...) can still be left to the general path
+ * with nothing done yet: it then runs the batch and says what is wrong,
+ * with the very same messages as always. */
+
+typedef struct
+{
+  const PyroMethod *method;
+  GVariant         *args;
+} PlannedCall;
+
+static void
+planned_call_clear (gpointer data)
+{
+  g_clear_pointer (&((PlannedCall *) data)->args, g_variant_unref);
+}
+
+/* Skips an empty kwargs, {} or null; FALSE for anything else. */
+static gboolean
+skip_empty_kwargs (PyroWire *wire)
+{
+  if (pyro_wire_take (wire, '{'))
+    return pyro_wire_take (wire, '}');
+  return pyro_wire_take_null (wire);
+}
+
+/* The method called @name (@len bytes, not terminated), if the fast path
+ * may call it: attributes and item streams take the general path. */
+static const PyroMethod *
+plain_method (const PyroClass *klass, const char *name, gsize len)
+{
+  char buf[128];
+
+  if (len >= sizeof buf)
+    return NULL;
+  memcpy (buf, name, len);
+  buf[len] = '\0';
+  if (strcmp (buf, "__getattr__") == 0 || strcmp (buf, "__setattr__") == 0)
+    return NULL;
+
+  const PyroMethod *method = find_method (klass, buf);
+  if (method == NULL || (method->flags & PYRO_METHOD_STREAM))
+    return NULL;
+  return method;
+}
+
+/* Reads the list of [method, params, kwargs] calls into @calls. */
+static gboolean
+read_calls (PyroWire *wire, const PyroClass *klass, GArray *calls)
+{
+  const PyroMethod *method = NULL;
+
+  if (!pyro_wire_take (wire, '['))
+    return FALSE;
+  if (pyro_wire_take (wire, ']'))
+    return TRUE;
+  do
+    {
+      PlannedCall call;
+      const char *name;
+      gsize len;
+
+      if (!pyro_wire_take (wire, '[') || !pyro_wire_read_plain_string (wire, &name, &len) ||
+          !pyro_wire_take (wire, ','))
+        return FALSE;
+      /* A batch mostly calls one method: look it up only when it changes. */
+      if (method == NULL || strncmp (method->name, name, len) != 0 || method->name[len] != '\0')
+        method = plain_method (klass, name, len);
+      if (method == NULL)
+        return FALSE;
+
+      /* A plain cast: registration checked the signature (see build_arguments()). */
+      call.method = method;
+      call.args = pyro_wire_read_value (wire, (const GVariantType *) (method->in_signature ? method->in_signature
+                                                                                            : "()"));
+      if (call.args == NULL)
+        return FALSE;
+      g_array_append_val (calls, call);
+      if (!pyro_wire_take (wire, ',') || !skip_empty_kwargs (wire) || !pyro_wire_take (wire, ']'))
+        return FALSE;
+    }
+  while (pyro_wire_take (wire, ','));
+  return pyro_wire_take (wire, ']');
+}
+
+/* Reads the INVOKE body {"object": ..., "method": ..., "params": [calls],
+ * "kwargs": ...}: its object (a new reference in *@reg) and its calls. */
+static gboolean
+read_batch_request (PyroSession *session, PyroWire *wire, PyroRegistration **reg, GArray *calls)
+{
+  static const char *const keys[] = { "object", "method", "params", "kwargs" };
+  guint seen = 0;
+
+  if (!pyro_wire_take (wire, '{'))
+    return FALSE;
+  do
+    {
+      const char *key, *value;
+      gsize key_len, value_len;
+      guint k;
+
+      if (!pyro_wire_read_plain_string (wire, &key, &key_len) || !pyro_wire_take (wire, ':'))
+        return FALSE;
+      for (k = 0; k < G_N_ELEMENTS (keys); k++)
+        if (strlen (keys[k]) == key_len && memcmp (keys[k], key, key_len) == 0)
+          break;
+      /* Unknown or repeated keys, and the object after its calls, are
+       * left to the general path. */
+      if (k == G_N_ELEMENTS (keys) || (seen & (1u << k)) || (k == 2 && *reg == NULL))
+        return FALSE;
+      seen |= 1u << k;
+
+      switch (k)
+        {
+        case 0:
+          {
+            if (!pyro_wire_read_plain_string (wire, &value, &value_len))
+              return FALSE;
+            g_autofree char *object_id = g_strndup (value, value_len);
+            *reg = pyro_daemon_lookup (session->daemon, object_id);
+            if (*reg == NULL)
+              return FALSE;
+          }
+          break;
+        case 1:
+          /* Pyro4 names it "<batch>"; only the flag matters. */
+          if (!pyro_wire_read_plain_string (wire, &value, &value_len))
+            return FALSE;
+          break;
+        case 2:
+          if (!read_calls (wire, (*reg)->klass, calls))
+            return FALSE;
+          break;
+        case 3:
+          /* A batch has no kwargs of its own; Pyro4 sends null. */
+          if (!skip_empty_kwargs (wire))
+            return FALSE;
+          break;
+        }
+    }
+  while (pyro_wire_take (wire, ','));
+  return pyro_wire_take (wire, '}') && pyro_wire_at_end (wire) && seen == 0xf;
+}
+
+gboolean
+pyro_dispatch_batch_text (PyroSession *session,
+                          const char  *body,
+                          gsize        len,
+                          GString     *reply)
+{
+  g_autoptr(PyroRegistration) reg = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (PlannedCall));
+  PyroWire wire;
+  gboolean readable;
+
+  g_array_set_clear_func (calls, planned_call_clear);
+  pyro_wire_init (&wire, body, len);
+  readable = read_batch_request (session, &wire, &reg, calls);
+  pyro_wire_clear (&wire);
+  if (!readable)
+    return FALSE;
+
+  /* As pyro_dispatch_batch() does: the first failure ends the batch. */
+  g_string_append_c (reply, '[');
+  for (guint i = 0; i < calls->len; i++)
+    {
+      PlannedCall *call = &g_array_index (calls, PlannedCall, i);
+      g_autoptr(GError) local = NULL;
+      gsize item_start;
+
+      if (i > 0)
+        g_string_append (reply, ", ");
+      item_start = reply->len;
+      if (!run_method (session, reg, call->method, call->args, FALSE, reply, NULL, &local))
+        {
+          g_string_truncate (reply, item_start);
+          write_exception_wrapper (reply, local, call->method->name);
           break;
         }
     }

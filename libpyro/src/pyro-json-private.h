@@ -59,4 +59,9 @@ G_END_DECLS
 G_BEGIN_DECLS
 /* Appends @text (UTF-8) as a JSON string literal, escaped as Python does. */
 void pyro_json_write_string (GString *out, const char *text);
+
+/* The first byte in [@p, @end) that cannot stand for itself inside a JSON
+ * string (a control character, '"' or '\\'), or @end; *@non_ascii is set
+ * if a byte before it is beyond ASCII.  (For pyro-wire.c.) */
+const char *pyro_json_scan_plain (const char *p, const char *end, gboolean *non_ascii);
 G_END_DECLS

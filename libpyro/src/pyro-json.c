@@ -75,6 +75,12 @@ scan_plain (const char *p, const char *end, gboolean *non_ascii)
   return p;
 }
 
+const char *
+pyro_json_scan_plain (const char *p, const char *end, gboolean *non_ascii)
+{
+  return scan_plain (p, end, non_ascii);
+}
+
 typedef struct
 {
   const char *start;    /* the whole text, for error offsets */
@@ -1069,6 +1075,76 @@ write_fixed_array (GString *out, GVariant *value)
   return TRUE;
 }
 
+/* The size of a number or bool of type @t ('b', 'y', 'n', ... 'd'). */
+static gsize
+fixed_member_size (char t)
+{
+  switch (t)
+    {
+    case 'b': case 'y': return 1;
+    case 'n': case 'q': return 2;
+    case 'i': case 'u': return 4;
+    default:            return 8;
+    }
+}
+
+/* Tuples of fixed-size numbers and bools, such as the "(xx)" of add(1, 2),
+ * are read from their serialized bytes: one look at the data instead of
+ * a child GVariant per member.  Each member sits at the next offset
+ * aligned to its size (GVariant's layout for fixed-size tuples).
+ * Returns FALSE if @value is not such a tuple. */
+static gboolean
+write_fixed_tuple (GString *out, GVariant *value)
+{
+  const char *type = g_variant_get_type_string (value);
+  gsize offset = 0;
+
+  /* Only numbers and bools, and data of exactly their size: a value made
+   * from data of another size (GLib then reads its members as zeros, and
+   * may have no data at all) is left to the general path. */
+  gsize align = 1;
+  for (const char *t = type + 1; *t != ')'; t++)
+    {
+      if (strchr ("bynqiuxtd", *t) == NULL)
+        return FALSE;
+      gsize member_size = fixed_member_size (*t);
+      offset = ((offset + member_size - 1) & ~(member_size - 1)) + member_size;
+      align = MAX (align, member_size);
+    }
+  const guchar *data = g_variant_get_data (value);
+  if (offset == 0 || data == NULL || g_variant_get_size (value) != ((offset + align - 1) & ~(align - 1)))
+    return FALSE;
+
+  offset = 0;
+  g_string_append_c (out, '[');
+  for (const char *t = type + 1; *t != ')'; t++)
+    {
+      gsize member_size = fixed_member_size (*t);
+      union { guchar b; guint8 y; gint16 n; guint16 q; gint32 i; guint32 u; gint64 x; guint64 t; double d; } m;
+
+      offset = (offset + member_size - 1) & ~(member_size - 1);
+      memcpy (&m, data + offset, member_size);
+      offset += member_size;
+      if (t > type + 1)
+        g_string_append (out, ", ");
+      switch (*t)
+        {
+        case 'b': g_string_append (out, m.b ? "true" : "false"); break;
+        case 'y': append_uint64 (out, m.y); break;
+        case 'n': append_int64 (out, m.n); break;
+        case 'q': append_uint64 (out, m.q); break;
+        case 'i': append_int64 (out, m.i); break;
+        case 'u': append_uint64 (out, m.u); break;
+        case 'x': append_int64 (out, m.x); break;
+        case 't': append_uint64 (out, m.t); break;
+        case 'd': write_double (out, m.d); break;
+        default: g_assert_not_reached ();
+        }
+    }
+  g_string_append_c (out, ']');
+  return TRUE;
+}
+
 /* Arrays, tuples and a lone dict entry all become JSON lists. */
 static gboolean
 write_list (GString *out, GVariant *value, GError **error)
@@ -1157,6 +1233,9 @@ write_variant (GString *out, GVariant *value, GError **error)
       return write_list (out, value, error);
 
     case G_VARIANT_CLASS_TUPLE:
+      if (write_fixed_tuple (out, value))
+        return TRUE;
+      return write_list (out, value, error);
     case G_VARIANT_CLASS_DICT_ENTRY:
       return write_list (out, value, error);
 

@@ -12,6 +12,7 @@
 #include "pyro-naming-private.h"
 #include "pyro-proxy-private.h"
 #include "pyro-wait-private.h"
+#include "pyro-wire-private.h"
 
 #include <pyro/pyro-proxy.h>
 #include <math.h>
@@ -364,6 +365,16 @@ decode_result (PyroMessage *reply, ProxyRequest *req, GError **error)
 
   gsize len;
   const char *data = g_bytes_get_data (reply->body, &len);
+
+  /* Common results go straight from the text to a GVariant (pyro-wire.c);
+   * what that reader leaves, and every error, takes the general path. */
+  if (!(reply->flags & PYRO_FLAG_EXCEPTION))
+    {
+      GVariant *value = pyro_wire_parse (data, len, reply_type);
+      if (value != NULL)
+        return value;
+    }
+
   g_autoptr(JsonNode) node = pyro_json_parse (data, len, error);
   if (node == NULL)
     return NULL;

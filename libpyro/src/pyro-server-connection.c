@@ -232,6 +232,29 @@ describe_call (ServerConnection *sc, const char *object_id, const char *method)
   return g_strdup_printf ("%s.%s", reg ? reg->klass->name : object_id, method);
 }
 
+/* The common batch (plain arguments, methods the object has) goes
+ * straight from the text to the methods, without a JsonNode tree
+ * (pyro-dispatch.c).  TRUE if it was served that way; anything unusual,
+ * and every error, is left to the general path with nothing run. */
+static gboolean
+serve_plain_batch (ServerConnection *sc, PyroMessage *msg, gboolean oneway)
+{
+  gsize len;
+  const char *text = g_bytes_get_data (msg->body, &len);
+  GString *reply = g_string_new (NULL);
+
+  if (!pyro_dispatch_batch_text (sc->session, text, len, reply))
+    {
+      g_string_free (reply, TRUE);
+      return FALSE;
+    }
+  if (oneway)
+    g_string_free (reply, TRUE);
+  else
+    send_text (sc, PYRO_MSG_RESULT, PYRO_FLAG_BATCH, msg->seq, reply, FALSE);
+  return TRUE;
+}
+
 /* Handles one INVOKE.  Returns FALSE when the connection must be closed. */
 static gboolean
 handle_invoke (ServerConnection *sc, PyroMessage *msg)
@@ -249,6 +272,8 @@ handle_invoke (ServerConnection *sc, PyroMessage *msg)
       g_debug ("INVOKE in serializer %u refused: closing", msg->serializer_id);
       return FALSE;
     }
+  if ((msg->flags & PYRO_FLAG_BATCH) && serve_plain_batch (sc, msg, oneway))
+    return TRUE;
 
   g_autoptr(JsonNode) body = parse_body (msg, &error);
   GString *reply = g_string_new (NULL);

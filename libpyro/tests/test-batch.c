@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "pyro-dispatch-private.h"
+#include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-proxy-private.h"
 
@@ -345,11 +347,128 @@ test_py_daemon (PyFixture *fixture, gconstpointer data)
   check_batch_oneway (fixture->proxy);
 }
 
+/* ---- the direct batch reader (pyro_dispatch_batch_text) --------------------- */
+
+/* One INVOKE body through the general path: parse, then dispatch. */
+static char *
+general_batch_reply (PyroSession *session, const char *body)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = pyro_json_parse (body, -1, &error);
+  g_autoptr(GString) reply = g_string_new (NULL);
+
+  if (node == NULL)
+    return g_strdup_printf ("<unparsable: %s>", error->message);
+  JsonObject *request = json_node_get_object (node);
+  const char *object_id = json_object_get_string_member (request, "object");
+  if (!pyro_dispatch_batch (session, object_id, json_object_get_member (request, "params"), FALSE, reply, &error))
+    return g_strdup_printf ("<error: %s>", error->message);
+  return g_strdup (reply->str);
+}
+
+/* The direct reader either leaves a batch to the general path, having run
+ * nothing, or gives exactly the general path's reply. */
+static void
+test_batch_text (void)
+{
+  static const struct { const char *params; gboolean handled; } rows[] = {
+    { "[[\"add\", [1, 2], {}], [\"add\", [3, 4], null], [\"echo\", [\"h\xc3\xa9\"], {}]]", TRUE },
+    { "[]", TRUE },
+    { "[[\"add\", [1, 2], {}], [\"fail\", [], {}], [\"add\", [5, 6], {}]]", TRUE },
+    { "[[\"echo\", [[1, 2.5, \"x\", true, null, []]], {}], [\"notes\", [], {}]]", TRUE },
+    { " [ [ \"add\" , [ 1 , 2 ] , { } ] ] ", TRUE },
+    /* left to the general path: every error and whatever is unusual */
+    { "[[\"add\", [1, 2], {}], [\"nosuch\", [], {}]]", FALSE },
+    { "[[\"add\", [1, 2], {}], [\"add\", [1], {}]]", FALSE },
+    { "[[\"add\", [1, 2], {}], [\"add\", [1, 2, 3], {}]]", FALSE },
+    { "[[\"add\", [1, \"2\"], {}]]", FALSE },
+    { "[[\"add\", [1.5, 2], {}]]", FALSE },
+    { "[[\"add\", [1, 2], {\"a\": 1}]]", FALSE },
+    { "[[\"add\", [1], {\"b\": 2}]]", FALSE },
+    { "[[\"add\", [NaN, 2], {}]]", FALSE },
+    { "[[\"add\", [99999999999999999999, 2], {}]]", FALSE },
+    { "[[\"echo\", [\"a\\nb\"], {}]]", FALSE },
+    { "[[\"echo\", [{\"k\": 1}], {}]]", FALSE },
+    { "[[\"__getattr__\", [\"x\"], {}]]", FALSE },
+    { "[[\"add\", [1, 2]]]", FALSE },
+    { "[\"add\", [1, 2], {}]", FALSE },
+    { "[[\"add\", [1, 2], {}], 7]", FALSE },
+    { "{\"add\": 1}", FALSE },
+    { "[[\"add\", [1, 2], {}]", FALSE },
+    { "[[\"add\", [1, 2], {}]] x", FALSE },
+    { "[[\"add\", [1, 2], {}], [\"add\", [1, 2], n]]", FALSE },
+    { "[[\"add\", [1, 2], {}], [\"add\", [1, 2], {}], [\"add\", [1, 2], {} ]]]", FALSE },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroDaemon) daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
+  Thing thing = { 0 };
+
+  g_assert_no_error (error);
+  g_mutex_init (&thing.lock);
+  thing.notes = g_ptr_array_new_null_terminated (4, g_free, TRUE);
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, &thing, "thing", &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroSession) session = pyro_session_new (daemon);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"object\": \"thing\", \"method\": \"<batch>\", "
+                                               "\"params\": %s, \"kwargs\": null}", rows[i].params);
+      g_autoptr(GString) fast = g_string_new ("untouched");
+      guint adds_before = thing.n_adds;
+      gboolean handled = pyro_dispatch_batch_text (session, body, strlen (body), fast);
+      guint fast_adds = thing.n_adds - adds_before;
+      g_autofree char *general = general_batch_reply (session, body);
+      guint general_adds = thing.n_adds - adds_before - fast_adds;
+
+      g_test_message ("%s -> %s", body, general);
+      if (handled != rows[i].handled)
+        g_error ("%s: expected the direct reader to %s it", rows[i].params, rows[i].handled ? "take" : "leave");
+      if (handled)
+        {
+          /* Appended after what was there, byte for byte the general reply. */
+          g_assert_true (g_str_has_prefix (fast->str, "untouched"));
+          g_assert_cmpstr (fast->str + strlen ("untouched"), ==, general);
+          g_assert_cmpuint (fast_adds, ==, general_adds);
+        }
+      else
+        {
+          /* Nothing ran, nothing was written. */
+          g_assert_cmpstr (fast->str, ==, "untouched");
+          g_assert_cmpuint (fast_adds, ==, 0);
+        }
+    }
+  /* Other bodies: keys in another order, unknown object, extra keys. */
+  static const char *const others[] = {
+    "{\"method\": \"<batch>\", \"object\": \"thing\", \"kwargs\": {}, \"params\": [[\"add\", [1, 2], {}]]}",
+    "{\"object\": \"nothing\", \"method\": \"<batch>\", \"params\": [[\"add\", [1, 2], {}]], \"kwargs\": null}",
+    "{\"object\": \"thing\", \"method\": \"<batch>\", \"params\": [[\"add\", [1, 2], {}]]}",
+    "{\"object\": \"thing\", \"method\": \"<batch>\", \"params\": [], \"kwargs\": null, \"x\": 1}",
+    "{\"object\": \"thing\", \"object\": \"thing\", \"method\": \"<batch>\", \"params\": [], \"kwargs\": null}",
+    "{\"object\": \"thing\", \"method\": 5, \"params\": [], \"kwargs\": null}",
+    "{\"params\": [], \"object\": \"thing\", \"method\": \"<batch>\", \"kwargs\": null}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autoptr(GString) fast = g_string_new (NULL);
+      gboolean handled = pyro_dispatch_batch_text (session, others[i], strlen (others[i]), fast);
+
+      g_assert_cmpint (handled, ==, i == 0);
+      g_assert_cmpstr (fast->str, ==, i == 0 ? "[3]" : "");
+    }
+
+  g_clear_pointer (&session, pyro_session_free);
+  g_clear_object (&daemon);
+  g_ptr_array_unref (thing.notes);
+  g_mutex_clear (&thing.lock);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/pyro/batch/text", test_batch_text);
   g_test_add ("/pyro/batch/c/ok", Fixture, NULL, fixture_setup, test_c_batch, fixture_teardown);
   g_test_add ("/pyro/batch/c/error", Fixture, NULL, fixture_setup, test_c_batch_error, fixture_teardown);
   g_test_add ("/pyro/batch/c/oneway", Fixture, NULL, fixture_setup, test_c_batch_oneway, fixture_teardown);

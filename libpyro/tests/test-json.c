@@ -10,6 +10,7 @@
  * edge cases of design.md section 3 are the first rows of the typed table.
  */
 #include "pyro-json-private.h"
+#include "pyro-wire-private.h"
 #include "testutil.h"
 
 #include <pyro/pyro-error.h>
@@ -858,6 +859,58 @@ test_type_name (void)
 }
 
 /* The writers append to what is already there. */
+/* Tuples of fixed-size members are written from their serialized bytes:
+ * every alignment, whether the tuple was built from children or from
+ * bytes, and nested in other values. */
+static void
+test_write_fixed_tuple (void)
+{
+  static const struct { const char *variant; const char *json; } rows[] = {
+    { "(int64 1, int64 2)", "[1, 2]" },
+    { "(true, int64 -9223372036854775808)", "[true, -9223372036854775808]" },
+    { "(byte 255, int16 -32768, uint16 65535, -2147483648, uint32 4294967295)",
+      "[255, -32768, 65535, -2147483648, 4294967295]" },
+    { "(byte 1, 2.5, false, uint64 18446744073709551615)", "[1, 2.5, false, 18446744073709551615]" },
+    { "(int16 -1, byte 7, int64 3, true)", "[-1, 7, 3, true]" },
+    { "()", "[]" },
+    { "[(1, 2), (3, 4)]", "[[1, 2], [3, 4]]" },
+    { "((byte 1, 2.0), 's', <(int16 3, true)>)", "[[1, 2.0], \"s\", [3, true]]" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(GVariant) tree = variant_from_text (NULL, rows[i].variant);
+      g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (tree);
+      g_autoptr(GVariant) flat = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (tree), bytes, TRUE));
+      g_autoptr(GString) from_tree = g_string_new (NULL);
+      g_autoptr(GString) from_bytes = g_string_new (NULL);
+      g_autoptr(GVariant) fresh = variant_from_text (NULL, rows[i].variant);
+      g_autoptr(GString) from_fresh = g_string_new (NULL);
+
+      g_assert_true (pyro_json_write_variant (from_tree, tree, NULL));
+      g_assert_true (pyro_json_write_variant (from_bytes, flat, NULL));
+      g_assert_true (pyro_json_write_variant (from_fresh, fresh, NULL));
+      g_assert_cmpstr (from_tree->str, ==, rows[i].json);
+      g_assert_cmpstr (from_bytes->str, ==, rows[i].json);
+      g_assert_cmpstr (from_fresh->str, ==, rows[i].json);
+    }
+
+  /* Data of the wrong size: GLib reads the members as zeros, and so must
+   * the writer (never reading past the data). */
+  static const guint8 short_data[4] = { 1, 2, 3, 4 };
+  static const guint8 long_data[24] = { 1 };
+  g_autoptr(GVariant) too_short = g_variant_ref_sink (
+    g_variant_new_from_data (G_VARIANT_TYPE ("(xx)"), short_data, sizeof short_data, FALSE, NULL, NULL));
+  g_autoptr(GVariant) too_long = g_variant_ref_sink (
+    g_variant_new_from_data (G_VARIANT_TYPE ("(xx)"), long_data, sizeof long_data, FALSE, NULL, NULL));
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_assert_true (pyro_json_write_variant (out, too_short, NULL));
+  g_assert_cmpstr (out->str, ==, "[0, 0]");
+  g_string_truncate (out, 0);
+  g_assert_true (pyro_json_write_variant (out, too_long, NULL));
+  g_assert_cmpstr (out->str, ==, "[0, 0]");
+}
+
 static void
 test_append (void)
 {
@@ -955,6 +1008,191 @@ test_python_agrees (void)
     }
 }
 
+/* ---- the direct reader (pyro-wire.c) ------------------------------------ */
+
+/* pyro_wire_parse() either declines (NULL) or gives exactly what the
+ * general path gives: the same value in the same serialized bytes. */
+static gboolean
+wire_agrees (const char *json, gssize len, const char *type)
+{
+  const GVariantType *vtype = type ? G_VARIANT_TYPE (type) : NULL;
+  gsize n = len < 0 ? strlen (json) : (gsize) len;
+  g_autoptr(GVariant) fast = pyro_wire_parse (json, n, vtype);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GVariant) slow = NULL;
+
+  if (fast == NULL)
+    return FALSE;
+  node = pyro_json_parse (json, n, &error);
+  if (node == NULL)
+    g_error ("wire read <%s> as %s, but the general parser says: %s", json, type, error->message);
+  slow = pyro_json_to_variant (node, vtype, &error);
+  if (slow == NULL)
+    g_error ("wire read <%s> as %s, but the general path says: %s", json, type, error->message);
+
+  g_assert_false (g_variant_is_floating (fast));
+  g_assert_true (g_variant_is_normal_form (fast));
+  assert_variant_equal (fast, slow, json);
+  g_assert_cmpstr (g_variant_get_type_string (fast), ==, g_variant_get_type_string (slow));
+  g_assert_cmpmem (g_variant_get_data (fast), g_variant_get_size (fast),
+                   g_variant_get_data (slow), g_variant_get_size (slow));
+  return TRUE;
+}
+
+/* Values the direct reader must take (and get right). */
+static const struct { const char *json; const char *type; } wire_rows[] = {
+  { "[1, 2]", "(xx)" },
+  { " [ -9223372036854775808 ,9223372036854775807 ] ", "(xx)" },
+  { "[true, 255, -32768, 65535, -2147483648, 4294967295, 9223372036854775807]", "(bynqiut)" },
+  { "[0, 1]", "(yt)" },
+  { "[1.5, 3, -0.0, 1e400, 2.5E-3]", "(ddddd)" },
+  { "[]", "()" },
+  { "[\"\", \"h\xc3\xa9\"]", NULL },
+  { "[\"a\", 1, \"bc\", true, \"\"]", "(sxsbs)" },
+  { "[\"h\xc3\xa9llo \xf0\x9f\x98\x80\"]", "(s)" },
+  { "[[1, 2], [], [\"a\", \"b\"]]", "(axaxas)" },
+  { "[[[1, \"x\"], [2, \"yy\"]]]", "(a(xs))" },
+  { "[[[1, true], [2, false]]]", "(a(xb))" },
+  { "[[[true, 1], [false, 2]]]", "(a(bx))" },
+  { "[[[]], [[1], [2, 3]]]", "(aaxaax)" },
+  { "[[1, \"a\", 2.5, true, null, [1, [\"b\"]]]]", "(av)" },
+  { "[3, \"four\", [5], null]", "(vvvv)" },
+  { "[1, 2, 3]", NULL },
+  { "[]", NULL },
+  { "[3, [], [[]], \"x\", false, 1.25, null]", NULL },
+  { "42", NULL },
+  { "-1.5", NULL },
+  { "\"s\"", NULL },
+  { "null", NULL },
+  { "true", "b" },
+  { "3", "d" },
+  { "[1, 2]", "ad" },
+  { "[[1, 2], [3, 4]]", "a(ii)" },
+  { "[[\"s\", [1]], [\"t\", []]]", "a(sax)" },
+  { "[\"a\", [\"b\", [\"c\", 1]]]", "(s(s(sx)))" },
+  { "[[1, \"a\"], [2, \"b\"]]", "a(ns)" },
+};
+
+static void
+test_wire_handled (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (wire_rows); i++)
+    if (!wire_agrees (wire_rows[i].json, -1, wire_rows[i].type))
+      g_error ("the direct reader declined <%s> as %s", wire_rows[i].json,
+               wire_rows[i].type ? wire_rows[i].type : "natural");
+}
+
+/* Containers big enough for 2- and 4-byte framing offsets. */
+static void
+test_wire_offsets (void)
+{
+  static const gsize counts[] = { 0, 1, 20, 60, 61, 62, 63, 64, 200, 5000, 20000, 70000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_autoptr(GString) list = g_string_new ("[");
+      g_autoptr(GString) strings = g_string_new ("[");
+      g_autoptr(GString) tuple = g_string_new ("[");
+
+      for (gsize k = 0; k < counts[i]; k++)
+        {
+          g_string_append_printf (list, "%s%" G_GSIZE_FORMAT, k ? ", " : "", k);
+          g_string_append_printf (strings, "%s\"%" G_GSIZE_FORMAT "\"", k ? ", " : "", k * 7);
+        }
+      g_string_append_c (list, ']');
+      g_string_append_c (strings, ']');
+      g_string_append_printf (tuple, "%s, %s, \"end\"]", strings->str, list->str);
+
+      g_assert_true (wire_agrees (list->str, -1, NULL));
+      g_assert_true (wire_agrees (list->str, -1, "ax"));
+      g_assert_true (wire_agrees (strings->str, -1, "as"));
+      g_assert_true (wire_agrees (strings->str, -1, "av"));
+      g_assert_true (wire_agrees (tuple->str, -1, "(asavs)"));
+    }
+}
+
+/* What the direct reader leaves to the general path: every error, and
+ * what it does not handle.  None of these may be read by it. */
+static const struct { const char *json; const char *type; } wire_declined[] = {
+  /* wrong types and counts */
+  { "[1, \"2\"]", "(xx)" },
+  { "[1]", "(xx)" },
+  { "[1, 2, 3]", "(xx)" },
+  { "[1.0]", "(x)" },
+  { "[true]", "(x)" },
+  { "[1]", "(b)" },
+  { "[1]", "(s)" },
+  { "[null]", "(x)" },
+  { "{}", "(x)" },
+  { "1", "(x)" },
+  { "[[1]]", "(x)" },
+  /* ranges */
+  { "[256]", "(y)" }, { "[-1]", "(y)" }, { "[32768]", "(n)" }, { "[-32769]", "(n)" },
+  { "[65536]", "(q)" }, { "[2147483648]", "(i)" }, { "[-2147483649]", "(i)" },
+  { "[4294967296]", "(u)" }, { "[-1]", "(t)" },
+  { "[9223372036854775808]", "(x)" },
+  { "[18446744073709551616]", "(t)" },
+  { "[123456789012345678901234567890]", NULL },
+  /* what only the general path reads */
+  { "[NaN]", "(d)" }, { "[Infinity]", "(d)" }, { "[-Infinity]", "(d)" }, { "NaN", NULL },
+  { "[\"a\\nb\"]", "(s)" }, { "[\"\\u00e9\"]", "(s)" },
+  { "[{}]", "(a{sv})" }, { "[{\"a\": 1}]", "(v)" }, { "{}", NULL },
+  { "[null]", "(ms)" }, { "[1]", "(mx)" },
+  { "[\"/a\"]", "(o)" }, { "[\"s\"]", "(g)" },
+  { "[[1, 2]]", "(ay)" }, { "[[]]", "(ay)" },
+  { "[[1, 2]]", "({xx})" },
+  /* bad JSON */
+  { "", NULL }, { "[", "(x)" }, { "[1,]", "ax" }, { "[1 2]", "ax" }, { "[1] x", "ax" },
+  { "[01]", "ax" }, { "[1.]", "ad" }, { "[1e]", "ad" }, { "[-]", "ax" }, { "[+1]", "ax" },
+  { "[\"a]", "as" }, { "[\"a\tb\"]", "as" }, { "[\"\xff\"]", "as" }, { "[\"\xc3\"]", "as" },
+  { "[tru]", "ab" }, { "[True]", "ab" }, { "[nul]", NULL },
+  { "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", NULL },
+};
+
+static void
+test_wire_declined (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (wire_declined); i++)
+    {
+      const char *type = wire_declined[i].type;
+      g_autoptr(GVariant) fast = pyro_wire_parse (wire_declined[i].json, strlen (wire_declined[i].json),
+                                                  type ? G_VARIANT_TYPE (type) : NULL);
+
+      if (fast != NULL)
+        g_error ("the direct reader took <%s> as %s", wire_declined[i].json, type ? type : "natural");
+    }
+  /* A NUL inside the text ends nothing: it is a byte like any other. */
+  g_assert_null (pyro_wire_parse ("[1]\0", 4, NULL));
+  g_assert_null (pyro_wire_parse ("[\"a\0b\"]", 7, NULL));
+}
+
+/* Every other table of this file: what the reader takes, it takes right. */
+static void
+test_wire_tables (void)
+{
+  guint taken = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (typed_rows); i++)
+    taken += wire_agrees (typed_rows[i].json, -1, typed_rows[i].type);
+  for (gsize i = 0; i < G_N_ELEMENTS (natural_rows); i++)
+    {
+      taken += wire_agrees (natural_rows[i].json, -1, NULL);
+      taken += wire_agrees (natural_rows[i].json, -1, "v");
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (parse_rows); i++)
+    taken += wire_agrees (parse_rows[i].json, -1, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_rows); i++)
+    {
+      gsize len = bad_rows[i].len < 0 ? strlen (bad_rows[i].json) : (gsize) bad_rows[i].len;
+      g_autoptr(GVariant) fast = pyro_wire_parse (bad_rows[i].json, len, NULL);
+
+      if (fast != NULL)
+        g_error ("the direct reader took bad JSON <%s>", bad_rows[i].json);
+    }
+  g_assert_cmpuint (taken, >, 20);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -967,6 +1205,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/write/string-round-trip", test_string_round_trip);
   g_test_add_func ("/pyro/json/write/refused", test_refused);
   g_test_add_func ("/pyro/json/write/append", test_append);
+  g_test_add_func ("/pyro/json/write/fixed-tuple", test_write_fixed_tuple);
   g_test_add_func ("/pyro/json/parse/valid", test_parse);
   g_test_add_func ("/pyro/json/parse/number-kinds", test_parse_number_kinds);
   g_test_add_func ("/pyro/json/parse/length", test_parse_length);
@@ -976,6 +1215,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/to-variant/natural", test_natural);
   g_test_add_func ("/pyro/json/type-name", test_type_name);
   g_test_add_func ("/pyro/json/python-agrees", test_python_agrees);
+  g_test_add_func ("/pyro/json/wire/handled", test_wire_handled);
+  g_test_add_func ("/pyro/json/wire/offsets", test_wire_offsets);
+  g_test_add_func ("/pyro/json/wire/declined", test_wire_declined);
+  g_test_add_func ("/pyro/json/wire/tables", test_wire_tables);
 
   return g_test_run ();
 }
