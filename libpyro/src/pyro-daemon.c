@@ -569,6 +569,13 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
 {
   g_return_if_fail (PYRO_IS_DAEMON (daemon));
 
+  /* The thread that runs the request loop may drop the last reference to
+   * the daemon as soon as the loop returns, which our quit below makes
+   * happen, perhaps before g_main_context_invoke_full() itself has
+   * returned.  So the daemon (and its context) must live until we are
+   * done with it. */
+  g_object_ref (daemon);
+
   g_mutex_lock (&daemon->lock);
   gboolean first_time = !daemon->shutting_down;
   daemon->shutting_down = TRUE;
@@ -599,6 +606,7 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
   if (first_time)
     g_main_context_invoke_full (daemon->context, G_PRIORITY_HIGH, quit_loop,
                                 g_main_loop_ref (daemon->loop), (GDestroyNotify) g_main_loop_unref);
+  g_object_unref (daemon);
 }
 
 static gboolean

@@ -3,8 +3,8 @@
  * Registration and ids, argument binding (positional, keyword, optional
  * maybe arguments and Python's TypeError texts), the three instance modes
  * and when their instances are freed, oneway calls, the built-in
- * Pyro.Daemon object, the worker pool limit, shutdown (from outside, and
- * from inside a method), a daemon living in a caller's GMainContext, and a
+ * Pyro.Daemon object, the worker pool limit, shutdown (from outside, from
+ * inside a method, and racing the last reference), a daemon living in a caller's GMainContext, and a
  * method that breaks its own table's promise about its result type.
  *
  * Every wait is bounded by PYRO_TEST_TIMEOUT_S; nothing asserts a duration.
@@ -719,6 +719,42 @@ test_shutdown_with_clients (void)
     }
 }
 
+/* The thread of a daemon that holds its only reference: it runs the
+ * request loop and drops the daemon as soon as the loop returns. */
+static gpointer
+loop_then_drop_thread (gpointer data)
+{
+  PyroDaemon *daemon = data;
+
+  pyro_daemon_request_loop (daemon);
+  g_object_unref (daemon);
+  return NULL;
+}
+
+/* pyro_daemon_shutdown() from a thread that holds no reference, while the
+ * loop's thread drops the last one as soon as the loop returns, which may
+ * be before shutdown() itself has returned.  shutdown() must not touch a
+ * freed daemon then (it once did: a hang, or a report under ASan).  A
+ * race, so it is run many times. */
+static void
+test_shutdown_last_reference (void)
+{
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GMainContext) context = g_main_context_new ();
+
+      g_main_context_push_thread_default (context);
+      PyroDaemon *daemon = pyro_daemon_new (NULL, 0, &error);
+      g_assert_no_error (error);
+      g_main_context_pop_thread_default (context);
+
+      GThread *thread = g_thread_new ("daemon-owner", loop_then_drop_thread, daemon);
+      pyro_daemon_shutdown (daemon);
+      g_thread_join (thread);
+    }
+}
+
 /* A daemon whose request loop we watch ourselves. */
 typedef struct
 {
@@ -949,6 +985,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
   g_test_add_func ("/pyro/daemon/shutdown-with-clients", test_shutdown_with_clients);
   g_test_add_func ("/pyro/daemon/shutdown-from-method", test_shutdown_from_method);
+  g_test_add_func ("/pyro/daemon/shutdown-last-reference", test_shutdown_last_reference);
   g_test_add_func ("/pyro/daemon/main-context", test_main_context);
   g_test_add_func ("/pyro/daemon/result-reference", test_result_reference);
 
