@@ -5,10 +5,10 @@
  * kernel has to wake it up again when the answer comes, and on a machine
  * whose CPUs doze when idle that wake-up costs tens of microseconds: more
  * than the whole Pyro call costs in C.  So before sleeping, a waiting
- * thread first looks for the answer for a short while, about as long as
- * one wake-up costs.  If the answer comes in that time, the wake-up is
- * saved; if not, at most that much CPU time was spent in vain (the
- * classic spin-then-block argument).
+ * thread first looks for the answer for a short while: about as long as
+ * one wake-up costs, or as long as the previous answer took if that was
+ * a little longer.  If the answer comes in that time, the wake-up is
+ * saved; if not, at most that much CPU time was spent in vain.
  *
  * Spinning only pays when answers come quickly and a CPU is free for the
  * peer to answer on.  So a connection spins only if its previous wait was
@@ -19,7 +19,8 @@
  * exist.
  *
  * The environment variable LIBPYRO_SPIN_USEC sets the spin time in
- * microseconds (0 turns spinning off, e.g. to compare).
+ * microseconds (default 50; a spin lasts at most SHORT_FACTOR times
+ * that; 0 turns spinning off, e.g. to compare).
  */
 #include "pyro-wait-private.h"
 
@@ -29,6 +30,11 @@
 
 /* About one wake-up of a sleeping thread on a busy machine. */
 #define DEFAULT_SPIN_USEC 50
+
+/* Waits up to this many spin times count as short, and a spin lasts at
+ * most that long: a batch of calls is answered in a few hundred
+ * microseconds, still well below a scheduler's time slice. */
+#define SHORT_FACTOR 4
 
 /* How often a thread looks again how busy the CPUs are. */
 #define CHECK_EVERY_USEC 1000
@@ -122,11 +128,15 @@ pyro_socket_wait_readable (GSocket       *socket,
   gint64 start = g_get_monotonic_time ();
   gboolean ready = FALSE;
 
-  /* "Short" is twice the spin time: a wait that slept through one
-   * wake-up still counts as short. */
-  if (usec > 0 && spin->last_wait < 2 * usec && cpus_are_free ())
+  /* The answer usually takes about as long as it did last time: spin for
+   * a little longer than that, at least the spin time, if that is short
+   * (up to SHORT_FACTOR spin times; a wait that slept through a wake-up
+   * then still counts as short). */
+  gint64 longest = SHORT_FACTOR * usec;
+  if (usec > 0 && spin->last_wait < longest && cpus_are_free ())
     {
       spin->spins++;
+      usec = CLAMP (spin->last_wait + spin->last_wait / 2, usec, longest);
       if (timeout_usec >= 0)
         usec = MIN (usec, timeout_usec);
       ready = spin_until_readable (socket, start + usec);
