@@ -36,8 +36,10 @@
  * microseconds, still well below a scheduler's time slice. */
 #define SHORT_FACTOR 4
 
-/* How often a thread looks again how busy the CPUs are. */
-#define CHECK_EVERY_USEC 1000
+/* How often a thread looks again how busy the CPUs are: reading the
+ * file costs a few system calls, and the load changes slowly next to
+ * calls that take microseconds. */
+#define CHECK_EVERY_USEC 10000
 
 /* Where Linux says how many threads are running; tests point it elsewhere. */
 static const char *loadavg_path = "/proc/loadavg";
@@ -84,7 +86,7 @@ static gboolean
 cpus_are_free (void)
 {
   /* Each thread keeps its own answer, so no locking is needed. */
-  static _Thread_local gint64 checked_at = -CHECK_EVERY_USEC;
+  static _Thread_local gint64 checked_at = G_MININT64 / 2;
   static _Thread_local gboolean answer;
   gint64 now = g_get_monotonic_time ();
 

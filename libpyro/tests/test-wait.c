@@ -15,12 +15,12 @@ static char *idle_loadavg;
 static char *busy_loadavg;
 
 /* Makes the waits read @path, and lets this thread's earlier answer
- * (kept for a millisecond) expire. */
+ * (kept for 10 ms, CHECK_EVERY_USEC) expire. */
 static void
 use_loadavg (const char *path)
 {
   pyro_wait_set_loadavg_path (path);
-  g_usleep (10 * 1000);
+  g_usleep (30 * 1000);
 }
 
 typedef struct
