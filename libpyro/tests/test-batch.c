@@ -94,9 +94,7 @@ static void
 setup_daemon (PyroDaemon *daemon, gpointer user_data)
 {
   Fixture *fixture = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, &fixture->thing, "thing", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &thing_class, &fixture->thing, "thing");
 }
 
 static void

@@ -55,9 +55,7 @@ static const PyroClass callback_class = {
 static void
 setup_callback_daemon (PyroDaemon *daemon, gpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &callback_class, NULL, "callback", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &callback_class, NULL, "callback");
 }
 
 /* ---- the server object that calls back ------------------------------------ */

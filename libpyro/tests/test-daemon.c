@@ -113,9 +113,7 @@ static const PyroClass thing_class = {
 static void
 setup_thing (PyroDaemon *daemon, gpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &thing_class, NULL, "thing");
 }
 
 /* ---- registration (no network traffic) ----------------------------------- */

@@ -50,9 +50,7 @@ static void
 setup_daemon (PyroDaemon *daemon, gpointer user_data)
 {
   const Case *c = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &thing_class, NULL, "thing");
   pyro_daemon_set_hmac_key (daemon, c->daemon_key);
 }
 

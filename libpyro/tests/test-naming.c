@@ -40,9 +40,7 @@ static const PyroClass echo_class = { .name = "Echo", .methods = echo_methods };
 static void
 setup_echo (PyroDaemon *daemon, gpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &echo_class, NULL, "example.echo", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &echo_class, NULL, "example.echo");
 }
 
 /* The echo object's daemon in a thread of its own.  Unlike

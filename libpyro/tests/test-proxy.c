@@ -164,9 +164,7 @@ static const PyroClass svc_class = {
 static void
 setup_svc (PyroDaemon *daemon, gpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &svc_class, user_data, "svc", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &svc_class, user_data, "svc");
 }
 
 /* ---- helpers -------------------------------------------------------------------- */

@@ -121,9 +121,7 @@ static void
 setup_daemon (PyroDaemon *daemon, gpointer user_data)
 {
   const Limits *limits = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "thing", &error);
-  g_assert_no_error (error);
+  pyro_test_register (daemon, &thing_class, NULL, "thing");
   pyro_daemon_set_stream_limits (daemon, limits->linger, limits->lifetime);
 }
 

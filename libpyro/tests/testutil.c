@@ -354,6 +354,18 @@ struct _PyroTestDaemon
   PyroDaemon          *daemon;
 };
 
+void
+pyro_test_register (PyroDaemon      *daemon,
+                    const PyroClass *klass,
+                    gpointer         instance,
+                    const char      *object_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_object (daemon, klass, instance, object_id, &error);
+
+  g_assert_no_error (error);
+}
+
 static gpointer
 daemon_thread (gpointer data)
 {

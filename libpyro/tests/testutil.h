@@ -117,6 +117,15 @@ typedef struct _PyroTestDaemon PyroTestDaemon;
 typedef void (*PyroTestDaemonSetup) (PyroDaemon *daemon, gpointer user_data);
 
 /**
+ * Registers @instance of @klass as @object_id on @daemon (in a
+ * ::PyroTestDaemonSetup, say) and asserts that it worked.
+ */
+void pyro_test_register (PyroDaemon      *daemon,
+                         const PyroClass *klass,
+                         gpointer         instance,
+                         const char      *object_id);
+
+/**
  * Creates a daemon on localhost, a free port, in a new thread with its own
  * GMainContext, calls @setup, and runs pyro_daemon_request_loop() there.
  * Returns once the daemon is listening.  Asserts that creation worked.
