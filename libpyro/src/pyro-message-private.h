@@ -143,6 +143,40 @@ PyroMessage *pyro_message_read (GInputStream  *in,
                                 GCancellable  *cancellable,
                                 GError       **error);
 
+/* Where pyro_message_read_from() takes its bytes from: reads up to @len
+ * bytes into @buffer, blocking until at least one is there; returns how
+ * many, 0 at the end of the stream, or -1 with a GIO @error. */
+typedef gssize (*PyroReadFunc) (gpointer      source,
+                                void         *buffer,
+                                gsize         len,
+                                GCancellable *cancellable,
+                                GError      **error);
+
+/* pyro_message_read() from any source of bytes (pyro-channel.c reads a
+ * socket directly).  The same checks and errors. */
+PyroMessage *pyro_message_read_from (PyroReadFunc   read,
+                                     gpointer       source,
+                                     gsize          max_size,
+                                     GBytes        *hmac_key,
+                                     GCancellable  *cancellable,
+                                     GError       **error);
+
+/* Where pyro_message_write_to() puts its bytes: writes all of @vectors
+ * (blocking); FALSE with a GIO @error. */
+typedef gboolean (*PyroWriteFunc) (gpointer       sink,
+                                   GOutputVector *vectors,
+                                   gsize          n_vectors,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
+
+/* pyro_message_write() to any sink of bytes.  The same checks and errors. */
+gboolean pyro_message_write_to (PyroWriteFunc       write,
+                                gpointer            sink,
+                                const PyroMessage  *msg,
+                                GBytes             *hmac_key,
+                                GCancellable       *cancellable,
+                                GError            **error);
+
 /* Encodes and writes @msg in one write_all.  Stream errors as
  * pyro_message_read(), saying "sending:"; a body beyond PYRO_MAX_BODY_SIZE
  * fails with PYRO_ERROR_MESSAGE_TOO_LARGE before anything is written. */

@@ -484,11 +484,12 @@ propagate_stream_error (GError **error, GError *io_error, const char *direction)
   g_error_free (io_error);
 }
 
-/* Reads exactly @len bytes into @buffer.  @done and @total (bytes of the
- * message read before this call, bytes of the whole message) only serve
- * the error message. */
+/* Reads exactly @len bytes into @buffer from @read.  @done and @total
+ * (bytes of the message read before this call, bytes of the whole
+ * message) only serve the error message. */
 static gboolean
-read_exactly (GInputStream  *in,
+read_exactly (PyroReadFunc   read,
+              gpointer       source,
               void          *buffer,
               gsize          len,
               gsize          done,
@@ -497,12 +498,19 @@ read_exactly (GInputStream  *in,
               GError       **error)
 {
   gsize got = 0;
-  GError *io_error = NULL;
 
-  if (!g_input_stream_read_all (in, buffer, len, &got, cancellable, &io_error))
+  while (got < len)
     {
-      propagate_stream_error (error, io_error, "receiving");
-      return FALSE;
+      GError *io_error = NULL;
+      gssize n = read (source, (guint8 *) buffer + got, len - got, cancellable, &io_error);
+      if (n < 0)
+        {
+          propagate_stream_error (error, io_error, "receiving");
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      got += n;
     }
   if (got == len)
     return TRUE;
@@ -779,21 +787,22 @@ inflate_body (GBytes *compressed, gsize limit, GError **error)
 }
 
 PyroMessage *
-pyro_message_read (GInputStream  *in,
-                   gsize          max_size,
-                   GBytes        *hmac_key,
-                   GCancellable  *cancellable,
-                   GError       **error)
+pyro_message_read_from (PyroReadFunc   read,
+                        gpointer       source,
+                        gsize          max_size,
+                        GBytes        *hmac_key,
+                        GCancellable  *cancellable,
+                        GError       **error)
 {
-  g_return_val_if_fail (G_IS_INPUT_STREAM (in), NULL);
+  g_return_val_if_fail (read != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* Not every stream looks at the cancellable (memory streams do not). */
+  /* Not every source looks at the cancellable (memory streams do not). */
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
   guint8 head[PYRO_HEADER_SIZE];
-  if (!read_exactly (in, head, sizeof head, 0, sizeof head, cancellable, error))
+  if (!read_exactly (read, source, head, sizeof head, 0, sizeof head, cancellable, error))
     return NULL;
 
   PyroHeader header;
@@ -819,7 +828,8 @@ pyro_message_read (GInputStream  *in,
   g_autoptr(ReadBuffer) buffer = read_buffer_new (MAX (capacity, 1));
   for (;;)
     {
-      if (!read_exactly (in, buffer->data + have, capacity - have, PYRO_HEADER_SIZE + have, total, cancellable, error))
+      if (!read_exactly (read, source, buffer->data + have, capacity - have, PYRO_HEADER_SIZE + have, total,
+                         cancellable, error))
         return NULL;
       have = capacity;
       if (have == rest)
@@ -865,16 +875,34 @@ pyro_message_read (GInputStream  *in,
   return g_steal_pointer (&msg);
 }
 
+static gssize
+read_stream (gpointer source, void *buffer, gsize len, GCancellable *cancellable, GError **error)
+{
+  return g_input_stream_read (source, buffer, len, cancellable, error);
+}
+
+PyroMessage *
+pyro_message_read (GInputStream  *in,
+                   gsize          max_size,
+                   GBytes        *hmac_key,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_return_val_if_fail (G_IS_INPUT_STREAM (in), NULL);
+  return pyro_message_read_from (read_stream, in, max_size, hmac_key, cancellable, error);
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 gboolean
-pyro_message_write (GOutputStream      *out,
-                    const PyroMessage  *msg,
-                    GBytes             *hmac_key,
-                    GCancellable       *cancellable,
-                    GError            **error)
+pyro_message_write_to (PyroWriteFunc       write,
+                       gpointer            sink,
+                       const PyroMessage  *msg,
+                       GBytes             *hmac_key,
+                       GCancellable       *cancellable,
+                       GError            **error)
 {
-  g_return_val_if_fail (G_IS_OUTPUT_STREAM (out), FALSE);
+  g_return_val_if_fail (write != NULL, FALSE);
   g_return_val_if_fail (msg != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -900,12 +928,29 @@ pyro_message_write (GOutputStream      *out,
     { g_bytes_get_data (msg->body, NULL), body_len },
   };
   GError *io_error = NULL;
-  if (!g_output_stream_writev_all (out, vectors, body_len > 0 ? 2 : 1, NULL, cancellable, &io_error))
+  if (!write (sink, vectors, body_len > 0 ? 2 : 1, cancellable, &io_error))
     {
       propagate_stream_error (error, io_error, "sending");
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+write_stream (gpointer sink, GOutputVector *vectors, gsize n_vectors, GCancellable *cancellable, GError **error)
+{
+  return g_output_stream_writev_all (sink, vectors, n_vectors, NULL, cancellable, error);
+}
+
+gboolean
+pyro_message_write (GOutputStream      *out,
+                    const PyroMessage  *msg,
+                    GBytes             *hmac_key,
+                    GCancellable       *cancellable,
+                    GError            **error)
+{
+  g_return_val_if_fail (G_IS_OUTPUT_STREAM (out), FALSE);
+  return pyro_message_write_to (write_stream, out, msg, hmac_key, cancellable, error);
 }
 
 /* ---- marshal strings ------------------------------------------------------- */

@@ -6,12 +6,12 @@
  * mutex makes calls from several threads take turns, as Pyro4's proxy
  * does; async calls are the same sync call run in a GTask thread.
  */
+#include "pyro-channel-private.h"
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-naming-private.h"
 #include "pyro-proxy-private.h"
-#include "pyro-wait-private.h"
 #include "pyro-wire-private.h"
 
 #include <pyro/pyro-proxy.h>
@@ -30,14 +30,13 @@ struct _PyroProxy
 
   GMutex             lock;             /* one call at a time; guards all below */
   GSocketConnection *connection;       /* NULL when not connected */
-  GInputStream      *in;               /* buffered input of @connection */
+  PyroChannel       *channel;          /* messages over @connection */
   char              *object_id;        /* the object id on the connected daemon */
   guint16            seq;
   GHashTable        *methods;          /* metadata: set of names, NULL before connecting */
   GHashTable        *oneway;
   GHashTable        *attrs;
   GBytes            *hmac_key;         /* NULL: no HMAC */
-  PyroSpin           spin;             /* waiting for replies, see pyro-wait.c */
 };
 
 G_DEFINE_TYPE (PyroProxy, pyro_proxy, G_TYPE_OBJECT)
@@ -49,7 +48,7 @@ disconnect_locked (PyroProxy *proxy)
 {
   if (proxy->connection == NULL)
     return;
-  g_clear_object (&proxy->in);
+  g_clear_pointer (&proxy->channel, pyro_channel_free);
   g_io_stream_close (G_IO_STREAM (proxy->connection), NULL, NULL);
   g_clear_object (&proxy->connection);
 }
@@ -59,7 +58,7 @@ disconnect_locked (PyroProxy *proxy)
 static gboolean
 connection_is_stale (PyroProxy *proxy)
 {
-  if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (proxy->in)) > 0)
+  if (pyro_channel_get_buffered (proxy->channel) > 0)
     return TRUE;
   GSocket *socket = g_socket_connection_get_socket (proxy->connection);
   return (g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0);
@@ -132,8 +131,7 @@ handshake_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
   g_autoptr(PyroMessage) connect = pyro_message_new_take (PYRO_MSG_CONNECT, PYRO_FLAG_META_ON_CONNECT,
                                                           proxy->seq, PYRO_SERIALIZER_JSON,
                                                           g_string_free (body, FALSE), len);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (proxy->connection));
-  if (!pyro_message_write (out, connect, proxy->hmac_key, cancellable, error))
+  if (!pyro_channel_write (proxy->channel, connect, proxy->hmac_key, cancellable, error))
     return FALSE;
 
   g_autoptr(PyroMessage) reply = NULL;
@@ -225,8 +223,7 @@ connect_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
   proxy->connection = open_socket (proxy, target, cancellable, error);
   if (proxy->connection == NULL)
     return FALSE;
-  proxy->in = g_buffered_input_stream_new_sized (
-    g_io_stream_get_input_stream (G_IO_STREAM (proxy->connection)), 65536);
+  proxy->channel = pyro_channel_new (g_socket_connection_get_socket (proxy->connection));
   g_free (proxy->object_id);
   proxy->object_id = g_strdup (pyro_uri_get_object (target));
 
@@ -241,37 +238,27 @@ connect_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 
 /* ---- one message exchange --------------------------------------------------- */
 
-/* Waits at most the proxy's timeout for the reply to start arriving.
- * (GSocket's own timeout counts whole seconds; Pyro4's are fractions.) */
-static gboolean
-wait_readable (PyroProxy *proxy, GCancellable *cancellable, GError **error)
-{
-  if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (proxy->in)) > 0)
-    return TRUE;
-
-  /* Waiting before reading also saves GIO's failed first read attempt. */
-  GSocket *socket = g_socket_connection_get_socket (proxy->connection);
-  gint64 timeout = proxy->timeout > 0 ? (gint64) (proxy->timeout * G_USEC_PER_SEC) : -1;
-  g_autoptr(GError) local = NULL;
-  if (pyro_socket_wait_readable (socket, &proxy->spin, timeout, cancellable, &local))
-    return TRUE;
-  if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    g_set_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT, "receiving: timeout (no reply within %.3g s)",
-                 proxy->timeout);
-  else
-    g_propagate_error (error, g_steal_pointer (&local));
-  return FALSE;
-}
-
+/* Reads the daemon's next message, waiting at most the proxy's timeout
+ * for it to start arriving.  (GSocket's own timeout, for the rest of it,
+ * counts whole seconds; Pyro4's are fractions.) */
 static gboolean
 read_reply (PyroProxy *proxy, guint16 expected_type, GCancellable *cancellable,
             PyroMessage **reply, GError **error)
 {
-  if (!wait_readable (proxy, cancellable, error))
-    return FALSE;
-  *reply = pyro_message_read (proxy->in, proxy->max_message_size, proxy->hmac_key, cancellable, error);
+  gint64 timeout = proxy->timeout > 0 ? (gint64) (proxy->timeout * G_USEC_PER_SEC) : -1;
+  g_autoptr(GError) local = NULL;
+
+  *reply = pyro_channel_read (proxy->channel, proxy->max_message_size, proxy->hmac_key, timeout,
+                              cancellable, &local);
   if (*reply == NULL)
-    return FALSE;
+    {
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        g_set_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT, "receiving: timeout (no reply within %.3g s)",
+                     proxy->timeout);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
   if (expected_type != 0 && (*reply)->type != expected_type)
     {
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, "invalid msg type %u received (expected %u)",
@@ -449,8 +436,7 @@ call_locked (PyroProxy     *proxy,
   proxy->seq = (proxy->seq + 1) & 0xFFFF;
   g_autoptr(PyroMessage) request = pyro_message_new_take (PYRO_MSG_INVOKE, flags, proxy->seq,
                                                           PYRO_SERIALIZER_JSON, body, len);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (proxy->connection));
-  if (!pyro_message_write (out, request, proxy->hmac_key, cancellable, error))
+  if (!pyro_channel_write (proxy->channel, request, proxy->hmac_key, cancellable, error))
     return NULL;
   if (flags & PYRO_FLAG_ONEWAY)
     return g_variant_ref_sink (g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));

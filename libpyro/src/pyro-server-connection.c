@@ -9,12 +9,12 @@
  * connection, and a bad request inside a good frame gets an exception
  * reply while the connection stays open.
  */
+#include "pyro-channel-private.h"
 #include "pyro-daemon-private.h"
 #include "pyro-dispatch-private.h"
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
-#include "pyro-wait-private.h"
 
 #include <string.h>
 
@@ -22,17 +22,15 @@ typedef struct
 {
   PyroDaemon        *daemon;
   GSocketConnection *connection;
-  GInputStream      *in;   /* buffered: one read usually brings a whole message */
-  GOutputStream     *out;
+  PyroChannel       *channel;
   PyroSession       *session;
-  PyroSpin           spin; /* waiting for requests, see pyro-wait.c */
 } ServerConnection;
 
 static gboolean
 send_message (ServerConnection *sc, PyroMessage *msg)
 {
   g_autoptr(GError) error = NULL;
-  if (!pyro_message_write (sc->out, msg, pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
+  if (!pyro_channel_write (sc->channel, msg, pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
     {
       g_debug ("sending a reply failed: %s", error->message);
       return FALSE;
@@ -81,6 +79,14 @@ send_connect_fail (ServerConnection *sc, guint16 seq, gboolean in_json, const ch
     }
 }
 
+/* The client's next message, however long it takes to come. */
+static PyroMessage *
+read_request (ServerConnection *sc, GError **error)
+{
+  return pyro_channel_read (sc->channel, pyro_daemon_get_max_message_size (sc->daemon),
+                            pyro_daemon_get_hmac_key (sc->daemon), -1, NULL, error);
+}
+
 static JsonNode *
 parse_body (PyroMessage *msg, GError **error)
 {
@@ -95,8 +101,7 @@ static gboolean
 handshake (ServerConnection *sc)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
-                                                  pyro_daemon_get_hmac_key (sc->daemon), NULL, &error);
+  g_autoptr(PyroMessage) msg = read_request (sc, &error);
   if (msg == NULL)
     {
       /* Header errors are answered (Pyro4 does); a client that vanished or
@@ -326,18 +331,10 @@ handle_ping (ServerConnection *sc, PyroMessage *msg)
 static void
 serve_requests (ServerConnection *sc)
 {
-  GSocket *socket = g_socket_connection_get_socket (sc->connection);
-
   for (;;)
     {
-      /* Waiting for the next request before reading saves a system call
-       * per request: GIO would otherwise try a read, fail, then wait. */
-      if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (sc->in)) == 0)
-        pyro_socket_wait_readable (socket, &sc->spin, -1, NULL, NULL);
-
       g_autoptr(GError) error = NULL;
-      g_autoptr(PyroMessage) msg = pyro_message_read (sc->in, pyro_daemon_get_max_message_size (sc->daemon),
-                                                      pyro_daemon_get_hmac_key (sc->daemon), NULL, &error);
+      g_autoptr(PyroMessage) msg = read_request (sc, &error);
       if (msg == NULL)
         {
           /* End of the conversation, a broken frame, or a request too large
@@ -364,10 +361,9 @@ serve_requests (ServerConnection *sc)
 void
 pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
 {
-  ServerConnection sc = { daemon, connection, NULL, NULL, NULL, { 0 } };
+  ServerConnection sc = { daemon, connection, NULL, NULL };
 
-  sc.in = g_buffered_input_stream_new_sized (g_io_stream_get_input_stream (G_IO_STREAM (connection)), 65536);
-  sc.out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  sc.channel = pyro_channel_new (g_socket_connection_get_socket (connection));
   sc.session = pyro_session_new (daemon);
 
   if (handshake (&sc))
@@ -375,6 +371,6 @@ pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
 
   /* Session instances end with their connection, as in Pyro4. */
   pyro_session_free (sc.session);
-  g_object_unref (sc.in);
+  pyro_channel_free (sc.channel);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 }

@@ -99,13 +99,19 @@ cpus_are_free (void)
   return answer;
 }
 
-/* Looks at @socket until it is readable (or hung up) or @deadline passes. */
 static gboolean
-spin_until_readable (GSocket *socket, gint64 deadline)
+look_readable (gpointer data)
+{
+  return g_socket_condition_check (data, G_IO_IN) != 0;
+}
+
+/* Calls @look until it says the wait is over or @deadline passes. */
+static gboolean
+spin_until (PyroLookFunc look, gpointer data, gint64 deadline)
 {
   do
     {
-      if (g_socket_condition_check (socket, G_IO_IN) != 0)
+      if (look (data))
         return TRUE;
       /* Let any other thread that waits for this CPU run first: a
        * spinning thread must not delay the work it is waiting for. */
@@ -115,16 +121,14 @@ spin_until_readable (GSocket *socket, gint64 deadline)
   return FALSE;
 }
 
-/* Waits until @socket is readable, at most @timeout_usec (-1: forever),
- * spinning first when @spin says that is worth it.  On a timeout the
- * error is G_IO_ERROR_TIMED_OUT; cancellation is noticed once the spin
- * (at most LIBPYRO_SPIN_USEC) is over. */
 gboolean
-pyro_socket_wait_readable (GSocket       *socket,
-                           PyroSpin      *spin,
-                           gint64         timeout_usec,
-                           GCancellable  *cancellable,
-                           GError       **error)
+pyro_spin_wait (GSocket       *socket,
+                PyroSpin      *spin,
+                PyroLookFunc   look,
+                gpointer       data,
+                gint64         timeout_usec,
+                GCancellable  *cancellable,
+                GError       **error)
 {
   gint64 usec = spin_usec ();
   gint64 start = g_get_monotonic_time ();
@@ -141,7 +145,7 @@ pyro_socket_wait_readable (GSocket       *socket,
       usec = CLAMP (spin->last_wait + spin->last_wait / 2, usec, longest);
       if (timeout_usec >= 0)
         usec = MIN (usec, timeout_usec);
-      ready = spin_until_readable (socket, start + usec);
+      ready = spin_until (look, data, start + usec);
     }
   if (!ready)
     {
@@ -152,6 +156,16 @@ pyro_socket_wait_readable (GSocket       *socket,
     }
   spin->last_wait = g_get_monotonic_time () - start;
   return ready;
+}
+
+gboolean
+pyro_socket_wait_readable (GSocket       *socket,
+                           PyroSpin      *spin,
+                           gint64         timeout_usec,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  return pyro_spin_wait (socket, spin, look_readable, socket, timeout_usec, cancellable, error);
 }
 
 /* For tests: read the running threads from @path (a file in the format
