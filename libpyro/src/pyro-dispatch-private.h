@@ -52,4 +52,32 @@ gboolean pyro_dispatch_batch_text (PyroSession *session,
                                    gsize        len,
                                    GString     *reply);
 
+/* What pyro_dispatch_call_text() did with a request. */
+typedef enum
+{
+  PYRO_DISPATCH_DECLINED,  /* nothing run, nothing appended: take the general path */
+  PYRO_DISPATCH_DONE,      /* the method ran; its JSON result was appended to @reply (not for oneway) */
+  PYRO_DISPATCH_FAILED,    /* the method ran and failed: *@error is the exception to send,
+                              *@where says where ("Class.method", as the general path names it) */
+} PyroDispatchOutcome;
+
+/* The common single call (an INVOKE without the batch flag), read
+ * straight from the INVOKE body @body (@len bytes of JSON) without a
+ * JsonNode tree, as pyro_dispatch_batch_text() reads a batch.  It takes
+ * only a plain method of a known object, with arguments that fit its
+ * signature and empty kwargs; anything else is DECLINED, with nothing run
+ * and nothing appended, and left to the general path (pyro_json_parse()
+ * and pyro_dispatch_call()), which also gives every error about the
+ * request.  A call it takes behaves as pyro_dispatch_call() would: DONE,
+ * or FAILED with the same @error (PYRO_ERROR_SERIALIZE: close the
+ * connection afterwards) and *@where (transfer full) set; nothing is
+ * appended for a failed or a @oneway call. */
+PyroDispatchOutcome pyro_dispatch_call_text (PyroSession *session,
+                                             const char  *body,
+                                             gsize        len,
+                                             gboolean     oneway,
+                                             GString     *reply,
+                                             char       **where,
+                                             GError     **error);
+
 G_END_DECLS

@@ -121,6 +121,15 @@ find_method (const PyroClass *klass, const char *name)
   return NULL;
 }
 
+/* The argument tuple type of @method.  A plain cast, not
+ * G_VARIANT_TYPE(), which would check the string on every call:
+ * pyro_daemon_register_*() checked it once already. */
+static const GVariantType *
+arguments_type (const PyroMethod *method)
+{
+  return (const GVariantType *) (method->in_signature ? method->in_signature : "()");
+}
+
 /* The name of argument @index, from the table's arg_names ("a,b,c"):
  * the text between the index-th and the next comma, without spaces.
  * Names that the table does not give are "arg1", "arg2", ... */
@@ -258,9 +267,7 @@ build_arguments (const PyroClass   *klass,
                  JsonNode          *kwargs,
                  GError           **error)
 {
-  /* A plain cast, not G_VARIANT_TYPE(), which would check the string on
-   * every call: pyro_daemon_register_*() checked it once already. */
-  const GVariantType *tuple = (const GVariantType *) (method->in_signature ? method->in_signature : "()");
+  const GVariantType *tuple = arguments_type (method);
   gsize n_args = g_variant_type_n_items (tuple);
   JsonObject *kw = (kwargs && JSON_NODE_HOLDS_OBJECT (kwargs)) ? json_node_get_object (kwargs) : NULL;
   /* On the stack (methods take a handful of arguments): no malloc per call. */
@@ -654,17 +661,18 @@ pyro_dispatch_batch (PyroSession *session,
   return TRUE;
 }
 
-/* ---- batches read straight from the request text -------------------------
+/* ---- calls and batches read straight from the request text ---------------
  *
  * The general path above parses the whole request into a JsonNode tree
- * first; for a batch of small calls that is most of the work.  Here the
- * request is read in one pass with the direct reader (pyro-wire.c): each
- * call's arguments become the method's argument tuple without a tree.
+ * first; for a small call, or a batch of them, that is most of the work.
+ * Here the request is read in one pass with the direct reader
+ * (pyro-wire.c): each call's arguments become the method's argument tuple
+ * without a tree.
  *
  * Everything is read and checked before the first call runs, so that
  * anything unusual (an unknown method, arguments that do not fit, kwargs,
  * escapes in strings, bad JSON...) can still be left to the general path
- * with nothing done yet: it then runs the batch and says what is wrong,
+ * with nothing done yet: it then runs the request and says what is wrong,
  * with the very same messages as always. */
 
 typedef struct
@@ -708,10 +716,23 @@ plain_method (const PyroClass *klass, const char *name, gsize len)
   return method;
 }
 
-/* Reads the list of [method, params, kwargs] calls into @calls. */
-static gboolean
-read_calls (PyroWire *wire, const PyroClass *klass, GArray *calls)
+/* What read_request() has read of the request so far, for reading its params. */
+typedef struct
 {
+  PyroRegistration *reg;         /* the object (a reference), once read */
+  const char       *method;      /* the "method" text (not terminated), once read */
+  gsize             method_len;
+} RequestHead;
+
+/* Reads the "params" value of a request into @data. */
+typedef gboolean (*ReadParamsFunc) (PyroWire *wire, const RequestHead *head, gpointer data);
+
+/* ReadParamsFunc of a batch: the list of [method, params, kwargs] calls,
+ * into the GArray of PlannedCall @data. */
+static gboolean
+read_calls (PyroWire *wire, const RequestHead *head, gpointer data)
+{
+  GArray *calls = data;
   const PyroMethod *method = NULL;
 
   if (!pyro_wire_take (wire, '['))
@@ -729,14 +750,12 @@ read_calls (PyroWire *wire, const PyroClass *klass, GArray *calls)
         return FALSE;
       /* A batch mostly calls one method: look it up only when it changes. */
       if (method == NULL || strncmp (method->name, name, len) != 0 || method->name[len] != '\0')
-        method = plain_method (klass, name, len);
+        method = plain_method (head->reg->klass, name, len);
       if (method == NULL)
         return FALSE;
 
-      /* A plain cast: registration checked the signature (see build_arguments()). */
       call.method = method;
-      call.args = pyro_wire_read_value (wire, (const GVariantType *) (method->in_signature ? method->in_signature
-                                                                                            : "()"));
+      call.args = pyro_wire_read_value (wire, arguments_type (method));
       if (call.args == NULL)
         return FALSE;
       g_array_append_val (calls, call);
@@ -747,10 +766,31 @@ read_calls (PyroWire *wire, const PyroClass *klass, GArray *calls)
   return pyro_wire_take (wire, ']');
 }
 
-/* Reads the INVOKE body {"object": ..., "method": ..., "params": [calls],
- * "kwargs": ...}: its object (a new reference in *@reg) and its calls. */
+/* ReadParamsFunc of a single call: its arguments, into the PlannedCall
+ * @data.  The method, and so the signature to read them with, must come
+ * first, as Pyro4 and our proxy send it. */
 static gboolean
-read_batch_request (PyroSession *session, PyroWire *wire, PyroRegistration **reg, GArray *calls)
+read_arguments (PyroWire *wire, const RequestHead *head, gpointer data)
+{
+  PlannedCall *call = data;
+
+  if (head->method == NULL)
+    return FALSE;
+  call->method = plain_method (head->reg->klass, head->method, head->method_len);
+  if (call->method == NULL)
+    return FALSE;
+  call->args = pyro_wire_read_value (wire, arguments_type (call->method));
+  return call->args != NULL;
+}
+
+/* Reads the INVOKE body {"object": ..., "method": ..., "params": ...,
+ * "kwargs": ...} into @head, the params with @read_params. */
+static gboolean
+read_request_body (PyroSession    *session,
+                   PyroWire       *wire,
+                   RequestHead    *head,
+                   ReadParamsFunc  read_params,
+                   gpointer        data)
 {
   static const char *const keys[] = { "object", "method", "params", "kwargs" };
   guint seen = 0;
@@ -768,9 +808,9 @@ read_batch_request (PyroSession *session, PyroWire *wire, PyroRegistration **reg
       for (k = 0; k < G_N_ELEMENTS (keys); k++)
         if (strlen (keys[k]) == key_len && memcmp (keys[k], key, key_len) == 0)
           break;
-      /* Unknown or repeated keys, and the object after its calls, are
+      /* Unknown or repeated keys, and the object after the params, are
        * left to the general path. */
-      if (k == G_N_ELEMENTS (keys) || (seen & (1u << k)) || (k == 2 && *reg == NULL))
+      if (k == G_N_ELEMENTS (keys) || (seen & (1u << k)) || (k == 2 && head->reg == NULL))
         return FALSE;
       seen |= 1u << k;
 
@@ -781,22 +821,22 @@ read_batch_request (PyroSession *session, PyroWire *wire, PyroRegistration **reg
             if (!pyro_wire_read_plain_string (wire, &value, &value_len))
               return FALSE;
             g_autofree char *object_id = g_strndup (value, value_len);
-            *reg = pyro_daemon_lookup (session->daemon, object_id);
-            if (*reg == NULL)
+            head->reg = pyro_daemon_lookup (session->daemon, object_id);
+            if (head->reg == NULL)
               return FALSE;
           }
           break;
         case 1:
-          /* Pyro4 names it "<batch>"; only the flag matters. */
-          if (!pyro_wire_read_plain_string (wire, &value, &value_len))
+          /* A batch's is "<batch>": there only the flag matters. */
+          if (!pyro_wire_read_plain_string (wire, &head->method, &head->method_len))
             return FALSE;
           break;
         case 2:
-          if (!read_calls (wire, (*reg)->klass, calls))
+          if (!read_params (wire, head, data))
             return FALSE;
           break;
         case 3:
-          /* A batch has no kwargs of its own; Pyro4 sends null. */
+          /* Pyro4 sends {} for a call without keyword arguments, null for a batch. */
           if (!skip_empty_kwargs (wire))
             return FALSE;
           break;
@@ -806,22 +846,39 @@ read_batch_request (PyroSession *session, PyroWire *wire, PyroRegistration **reg
   return pyro_wire_take (wire, '}') && pyro_wire_at_end (wire) && seen == 0xf;
 }
 
+/* Reads the INVOKE body @body (@len bytes), the params with @read_params.
+ * Returns its object (transfer full), or NULL when the request is left to
+ * the general path. */
+static PyroRegistration *
+read_request (PyroSession    *session,
+              const char     *body,
+              gsize           len,
+              ReadParamsFunc  read_params,
+              gpointer        data)
+{
+  RequestHead head = { NULL, NULL, 0 };
+  PyroWire wire;
+  gboolean readable;
+
+  pyro_wire_init (&wire, body, len);
+  readable = read_request_body (session, &wire, &head, read_params, data);
+  pyro_wire_clear (&wire);
+  if (!readable)
+    g_clear_pointer (&head.reg, pyro_registration_unref);
+  return head.reg;
+}
+
 gboolean
 pyro_dispatch_batch_text (PyroSession *session,
                           const char  *body,
                           gsize        len,
                           GString     *reply)
 {
-  g_autoptr(PyroRegistration) reg = NULL;
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (PlannedCall));
-  PyroWire wire;
-  gboolean readable;
 
   g_array_set_clear_func (calls, planned_call_clear);
-  pyro_wire_init (&wire, body, len);
-  readable = read_batch_request (session, &wire, &reg, calls);
-  pyro_wire_clear (&wire);
-  if (!readable)
+  g_autoptr(PyroRegistration) reg = read_request (session, body, len, read_calls, calls);
+  if (reg == NULL)
     return FALSE;
 
   /* As pyro_dispatch_batch() does: the first failure ends the batch. */
@@ -844,4 +901,36 @@ pyro_dispatch_batch_text (PyroSession *session,
     }
   g_string_append_c (reply, ']');
   return TRUE;
+}
+
+PyroDispatchOutcome
+pyro_dispatch_call_text (PyroSession *session,
+                         const char  *body,
+                         gsize        len,
+                         gboolean     oneway,
+                         GString     *reply,
+                         char       **where,
+                         GError     **error)
+{
+  PlannedCall call = { NULL, NULL };
+  gsize start = reply->len;
+  gboolean ok;
+
+  g_assert (where != NULL && *where == NULL);
+  g_autoptr(PyroRegistration) reg = read_request (session, body, len, read_arguments, &call);
+  if (reg == NULL)
+    {
+      planned_call_clear (&call);
+      return PYRO_DISPATCH_DECLINED;
+    }
+
+  ok = run_method (session, reg, call.method, call.args, oneway, reply, NULL, error);
+  /* Nothing goes back for a oneway call, and a failed result is not sent:
+   * keep neither. */
+  if (oneway || !ok)
+    g_string_truncate (reply, start);
+  if (!ok)
+    *where = qualified_name (reg->klass, call.method->name);
+  planned_call_clear (&call);
+  return ok ? PYRO_DISPATCH_DONE : PYRO_DISPATCH_FAILED;
 }

@@ -260,11 +260,62 @@ serve_plain_batch (ServerConnection *sc, PyroMessage *msg, gboolean oneway)
   return TRUE;
 }
 
+/* A request that failed: the exception goes back, except for a oneway
+ * call, which never gets a reply.  FALSE when the connection must be
+ * closed. */
+static gboolean
+answer_failure (ServerConnection *sc, PyroMessage *msg, gboolean oneway, const GError *error, const char *where)
+{
+  if (oneway)
+    {
+      g_debug ("oneway call %s failed: %s", where, error->message);
+      return TRUE;
+    }
+  send_exception (sc, msg, error, where);
+  /* A result that could not be serialized leaves the connection in doubt;
+   * Pyro4 closes it, and so do we. */
+  return !g_error_matches (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+}
+
+/* The common single call also goes straight from the text to the method
+ * (pyro_dispatch_call_text()).  TRUE if it was served that way, with
+ * *@keep_open saying whether the connection stays open; FALSE, with
+ * nothing run, leaves the request to the general path. */
+static gboolean
+serve_plain_call (ServerConnection *sc, PyroMessage *msg, gboolean oneway, gboolean *keep_open)
+{
+  gsize len;
+  const char *text = g_bytes_get_data (msg->body, &len);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *where = NULL;
+  GString *reply = g_string_new (NULL);
+
+  *keep_open = TRUE;
+  switch (pyro_dispatch_call_text (sc->session, text, len, oneway, reply, &where, &error))
+    {
+    case PYRO_DISPATCH_DECLINED:
+      g_string_free (reply, TRUE);
+      return FALSE;
+    case PYRO_DISPATCH_DONE:
+      if (oneway)
+        g_string_free (reply, TRUE);
+      else
+        send_text (sc, PYRO_MSG_RESULT, 0, msg->seq, reply, FALSE);
+      return TRUE;
+    case PYRO_DISPATCH_FAILED:
+      g_string_free (reply, TRUE);
+      *keep_open = answer_failure (sc, msg, oneway, error, where);
+      return TRUE;
+    }
+  g_assert_not_reached ();
+}
+
 /* Handles one INVOKE.  Returns FALSE when the connection must be closed. */
 static gboolean
 handle_invoke (ServerConnection *sc, PyroMessage *msg)
 {
   gboolean oneway = (msg->flags & PYRO_FLAG_ONEWAY) != 0;
+  gboolean keep_open;
   g_autoptr(GError) error = NULL;
   const char *object_id = NULL, *method = NULL;
   JsonNode *params = NULL, *kwargs = NULL;
@@ -279,7 +330,10 @@ handle_invoke (ServerConnection *sc, PyroMessage *msg)
     }
   if ((msg->flags & PYRO_FLAG_BATCH) && serve_plain_batch (sc, msg, oneway))
     return TRUE;
+  if (!(msg->flags & PYRO_FLAG_BATCH) && serve_plain_call (sc, msg, oneway, &keep_open))
+    return keep_open;
 
+  /* The general path: anything unusual, and every error in the request. */
   g_autoptr(JsonNode) body = parse_body (msg, &error);
   GString *reply = g_string_new (NULL);
   gboolean ok = body != NULL && split_invoke (body, &object_id, &method, &params, &kwargs, &error);
@@ -291,33 +345,25 @@ handle_invoke (ServerConnection *sc, PyroMessage *msg)
   if (error != NULL && body == NULL)
     error->code = PYRO_ERROR_VALUE;  /* an unparsable body is a ValueError in Pyro4 */
 
-  if (oneway)
+  if (!ok)
     {
-      /* Never a reply for oneway calls, not even an error. */
-      if (!ok)
-        g_debug ("oneway call %s.%s failed: %s", object_id, method, error->message);
       g_string_free (reply, TRUE);
-      return TRUE;
+      g_autofree char *where = describe_call (sc, object_id, method);
+      return answer_failure (sc, msg, oneway, error, where);
     }
-  if (ok && stream_id != NULL)
+  if (oneway)
+    g_string_free (reply, TRUE);  /* never a reply for oneway calls */
+  else if (stream_id != NULL)
     {
       g_string_free (reply, TRUE);
       send_stream_start (sc, msg, stream_id);
-      return TRUE;
     }
-  if (ok)
+  else
     {
       guint16 flags = (msg->flags & PYRO_FLAG_BATCH) ? PYRO_FLAG_BATCH : 0;
       send_text (sc, PYRO_MSG_RESULT, flags, msg->seq, reply, FALSE);
-      return TRUE;
     }
-
-  g_string_free (reply, TRUE);
-  g_autofree char *where = describe_call (sc, object_id, method);
-  send_exception (sc, msg, error, where);
-  /* A result that could not be serialized leaves the connection in doubt;
-   * Pyro4 closes it, and so do we. */
-  return !g_error_matches (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+  return TRUE;
 }
 
 static void
