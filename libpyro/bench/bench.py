@@ -10,7 +10,10 @@ bench_client.py, PYRO_SERIALIZER=json).  At the end of a round it reads the
 daemon's peak RSS (VmHWM) and stops it by PID.  The table shows the median
 over the rounds, the ratio libpyro/Pyro4 and the targets of issues 2 and 4,
 and is also written to results.md next to the pyro-bench binary.  Under the
-table, a line for each target the loopback floor puts out of reach says so.
+table, a line for each target the loopback floor puts out of reach says so,
+and whether the connect floor (`pyro-bench connect-floor`: bare loopback
+connections with Pyro4's message sizes, no Pyro) puts "connect + call +
+close" out of reach.
 
 Everything runs on 127.0.0.1 with ports the daemons pick themselves.  This is
 a benchmark, not a test: the numbers depend on the machine and its load.
@@ -201,6 +204,20 @@ def measure_floor(c_bench, seconds, spin):
     return {"floor_cps": r["calls"] / r["seconds"], "floor_p50": r["p50_us"]}
 
 
+def measure_connect_floor(c_bench, seconds):
+    """Bare loopback connect + two round trips + close (no Pyro): the fastest
+    "connect + call + close" can be here, served by a worker thread the
+    accepting thread hands the connection to, and by the accepting thread."""
+    out = subprocess.run([c_bench, "connect-floor", str(seconds)], stdout=subprocess.PIPE,
+                         env=environment(), universal_newlines=True, timeout=2 * seconds + 60,
+                         check=True).stdout
+    rates = {}
+    for line in out.strip().splitlines():
+        r = json.loads(line)
+        rates[r["scenario"]] = r["calls"] / r["seconds"]
+    return {"worker_ps": rates["connect-floor-worker"], "inline_ps": rates["connect-floor-inline"]}
+
+
 def run_nospin_round(c_bench, seconds, tmpdir):
     """libpyro's small call with spinning turned off in both processes."""
     impl = Implementation("libpyro-nospin", [c_bench, "daemon"], [c_bench, "client"],
@@ -227,8 +244,9 @@ def fmt(value):
 FLOOR_BOUND = ["small_cps", "echo1k_cps"]
 
 
-def floor_explanations(c_med, py_med, floor_cps):
-    """One line for each unmet target of FLOOR_BOUND that the floor makes unreachable."""
+def floor_explanations(c_med, py_med, floor_cps, connect_floor):
+    """One line for each unmet target of FLOOR_BOUND that the floor makes unreachable,
+    and one saying whether the connect floor puts an unmet connect target out of reach."""
     lines = []
     for key, label, unit, kind, target in ROWS:
         if key not in FLOOR_BOUND or not py_med.get(key):
@@ -239,7 +257,29 @@ def floor_explanations(c_med, py_med, floor_cps):
                          "trip (%.0f/s) is only %.1fx Pyro4's %.0f calls/s; libpyro reaches %.0f%% "
                          "of that floor." % (label, target, floor_cps, best, py_med[key],
                                              100.0 * c_med[key] / floor_cps))
+    lines += connect_floor_explanation(c_med, py_med, connect_floor)
     return lines
+
+
+def connect_floor_explanation(c_med, py_med, connect_floor):
+    """The line on "connect + call + close" if its target is unmet: is it beyond the
+    connect floor with a hand-off to a worker thread (as the daemon serves)?"""
+    key = "connect_ps"
+    label, target = [(l, t) for k, l, u, kind, t in ROWS if k == key][0]
+    py = py_med.get(key)
+    if not py or c_med[key] / py >= target:
+        return []
+    worker, inline = connect_floor["worker_ps"], connect_floor["inline_ps"]
+    best, best_inline = worker / py, inline / py
+    if best < target:
+        verdict = ("the %gx target is out of reach here: even bare loopback connections with a "
+                   "hand-off to a worker thread, as the daemon serves them, are only" % target)
+    else:
+        verdict = ("the %gx target is within the connect floor: bare loopback connections with a "
+                   "hand-off to a worker thread, as the daemon serves them, are" % target)
+    return ["- %s: %s %.1fx Pyro4's %.0f per second (%.0f/s; %.1fx served by the accepting "
+            "thread, %.0f/s); libpyro reaches %.0f%% of that floor."
+            % (label, verdict, best, py, worker, best_inline, inline, 100.0 * c_med[key] / worker)]
 
 
 def make_table(c_med, py_med):
@@ -290,6 +330,7 @@ def main():
     runs = {impl.name: [] for impl in impls}
     floors = []
     sleeping_floors = []
+    connect_floors = []
     notes = []
     with tempfile.TemporaryDirectory(prefix="pyro-bench-") as tmpdir:
         for n in range(args.rounds):
@@ -306,6 +347,9 @@ def main():
             sleeping_floors.append(measure_floor(c_bench, args.seconds, spin=False))
             log("  floor   floor_cps=%.0f floor_p50=%.0f, sleeping waits only: floor_cps=%.0f"
                 % (floors[-1]["floor_cps"], floors[-1]["floor_p50"], sleeping_floors[-1]["floor_cps"]))
+            connect_floors.append(measure_connect_floor(c_bench, args.seconds))
+            log("  connect floor  worker_ps=%.0f inline_ps=%.0f"
+                % (connect_floors[-1]["worker_ps"], connect_floors[-1]["inline_ps"]))
 
     def medians(name):
         keys = runs[name][0].keys()
@@ -329,7 +373,9 @@ def main():
     floor_cps = statistics.median(f["floor_cps"] for f in floors)
     floor_p50 = statistics.median(f["floor_p50"] for f in floors)
     sleeping_cps = statistics.median(f["floor_cps"] for f in sleeping_floors)
-    footer = [""] + floor_explanations(c_med, py_med, floor_cps)
+    connect_floor = {key: statistics.median(f[key] for f in connect_floors)
+                     for key in ("worker_ps", "inline_ps")}
+    footer = [""] + floor_explanations(c_med, py_med, floor_cps, connect_floor)
     footer += ["",
                "Loopback floor (64-byte TCP ping-pong between two processes, no Pyro, waiting as",
                "libpyro waits: a brief spin, then sleep): %.0f round trips/s, p50 %.0f us.  No sync call"
@@ -338,7 +384,13 @@ def main():
                "is about %.1fx for small calls and %.1fx for the 1 KiB echo.  With sleeping waits only"
                % (floor_cps / py_med["small_cps"], floor_cps / py_med["echo1k_cps"]),
                "(LIBPYRO_SPIN_USEC=0) the floor is %.0f round trips/s (%.1fx Pyro4's small call)."
-               % (sleeping_cps, sleeping_cps / py_med["small_cps"])]
+               % (sleeping_cps, sleeping_cps / py_med["small_cps"]),
+               "",
+               "Connect floor: bare TCP connect + two 64..185-byte round trips + close, no Pyro:",
+               "%.0f per second with a hand-off to a worker thread, %.0f per second served by the"
+               % (connect_floor["worker_ps"], connect_floor["inline_ps"]),
+               "accepting thread; so the best ratio against Pyro4's connect + call + close is about %.1fx."
+               % (connect_floor["worker_ps"] / py_med["connect_ps"])]
     lost = [n for n in notes if "lost" in n]
     footer.append("Oneway calls lost: %s." % ("; ".join(lost) if lost else "none, in every round"))
     footer.append("All targets met." if all_met else "Some targets are NOT met.")

@@ -12,6 +12,17 @@
  *       fastest any sync call can be on this machine, printed in the same
  *       JSON form as a client scenario.
  *
+ *   pyro-bench connect-floor SECONDS
+ *       No Pyro either: for SECONDS each, a client connects over loopback,
+ *       exchanges messages of the sizes of Pyro4's connect + add(1,2)
+ *       (65-byte CONNECT, 185-byte CONNECTOK, 92-byte INVOKE, 25-byte
+ *       RESULT) and closes, again and again, against a server process
+ *       that serves each connection (1) in a worker thread the accepting
+ *       thread hands it to, as the daemon does, then (2) in the accepting
+ *       thread itself.  The fastest "connect + call + close" can be here;
+ *       one JSON line per way of serving, scenarios "connect-floor-worker"
+ *       and "connect-floor-inline", "calls" counting connections.
+ *
  *   pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]
  *       Runs one scenario against URI for about SECONDS seconds and prints
  *       one JSON line with what it measured.  START_AT (wall clock, in
@@ -35,6 +46,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -651,6 +663,200 @@ run_floor (double seconds)
   return ok ? 0 : 1;
 }
 
+/* ---- the connect floor ------------------------------------------------- */
+
+/* The sizes of the messages Pyro4 4.82 (JSON) exchanges for a new proxy's
+ * first call add(1,2): CONNECT, CONNECTOK with metadata, INVOKE, RESULT. */
+#define CONNECT_SIZE 65
+#define CONNECTOK_SIZE 185
+#define INVOKE_SIZE 92
+#define RESULT_SIZE 25
+
+/* The client never waits longer than this for an answer: a server that
+ * died must not hang the benchmark. */
+#define CONNECT_FLOOR_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
+
+/* Receives exactly @size bytes into @buffer, waiting as libpyro waits;
+ * FALSE on end of file or an error. */
+static gboolean
+receive_exactly (GSocket *socket, PyroSpin *spin, gint64 timeout_usec,
+                 char *buffer, gsize size, GError **error)
+{
+  gsize got = 0;
+
+  while (got < size)
+    {
+      if (!pyro_socket_wait_readable (socket, spin, timeout_usec, NULL, error))
+        return FALSE;
+      gssize n = g_socket_receive (socket, buffer + got, size - got, NULL, error);
+      if (n <= 0)
+        return FALSE;
+      got += n;
+    }
+  return TRUE;
+}
+
+static gboolean
+send_exactly (GSocket *socket, const char *buffer, gsize size, GError **error)
+{
+  return g_socket_send (socket, buffer, size, NULL, error) == (gssize) size;
+}
+
+/* The server's side of one connection: request, answer, request, answer,
+ * then the client's end of file.  Closes @socket. */
+static void
+connect_floor_serve (GSocket *socket)
+{
+  char buffer[CONNECTOK_SIZE] = { 0 };  /* the largest of the four */
+  PyroSpin spin = { 0 };                /* a new connection, as in the daemon */
+
+  if (receive_exactly (socket, &spin, -1, buffer, CONNECT_SIZE, NULL) &&
+      send_exactly (socket, buffer, CONNECTOK_SIZE, NULL) &&
+      receive_exactly (socket, &spin, -1, buffer, INVOKE_SIZE, NULL) &&
+      send_exactly (socket, buffer, RESULT_SIZE, NULL))
+    {
+      /* The client closes first, as a released proxy does: wait for that. */
+      pyro_socket_wait_readable (socket, &spin, -1, NULL, NULL);
+      g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+    }
+  g_socket_close (socket, NULL);
+}
+
+/* A worker thread of the pool: serves one handed-over connection. */
+static void
+connect_floor_worker (gpointer data, gpointer user_data)
+{
+  GSocket *socket = data;
+
+  connect_floor_serve (socket);
+  g_object_unref (socket);
+}
+
+/* The server process: accepts connections until it is killed, and serves
+ * each in a worker thread (@handoff, a thread pool made as the daemon makes
+ * its own) or in this thread. */
+static void
+connect_floor_server (GSocket *listener, gboolean handoff)
+{
+  GThreadPool *pool = handoff ? g_thread_pool_new (connect_floor_worker, NULL, -1, FALSE, NULL) : NULL;
+
+  for (;;)
+    {
+      GSocket *socket = g_socket_accept (listener, NULL, NULL);
+      if (socket == NULL)
+        return;
+      g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+      if (pool != NULL)
+        g_thread_pool_push (pool, socket, NULL);
+      else
+        connect_floor_worker (socket, NULL);
+    }
+}
+
+/* The client's side of one connection: connect, two round trips, close. */
+static gboolean
+connect_floor_once (GSocketAddress *address, GError **error)
+{
+  char buffer[CONNECTOK_SIZE] = { 0 };
+  PyroSpin spin = { 0 };
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL || !g_socket_connect (socket, address, NULL, error))
+    return FALSE;
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  gboolean ok = send_exactly (socket, buffer, CONNECT_SIZE, error) &&
+    receive_exactly (socket, &spin, CONNECT_FLOOR_TIMEOUT_USEC, buffer, CONNECTOK_SIZE, error) &&
+    send_exactly (socket, buffer, INVOKE_SIZE, error) &&
+    receive_exactly (socket, &spin, CONNECT_FLOOR_TIMEOUT_USEC, buffer, RESULT_SIZE, error);
+  g_socket_close (socket, NULL);
+  if (!ok && error != NULL && *error == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "the server closed the connection");
+  return ok;
+}
+
+/* Starts a server process serving one way (see connect_floor_server),
+ * connects to it again and again for @seconds, then kills it. */
+static gboolean
+connect_floor_measure (gboolean handoff, double seconds, Result *result, GError **error)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_TCP, error);
+  if (listener == NULL || !g_socket_bind (listener, any_port, TRUE, error) ||
+      !g_socket_listen (listener, error))
+    return FALSE;
+  g_autoptr(GSocketAddress) address = g_socket_get_local_address (listener, error);
+  if (address == NULL)
+    return FALSE;
+
+  /* This process has no other thread, so fork() is safe; the server
+   * process makes its worker threads after it. */
+  pid_t server = fork ();
+  if (server < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "fork failed");
+      return FALSE;
+    }
+  if (server == 0)
+    {
+      connect_floor_server (listener, handoff);
+      _exit (1);
+    }
+  g_socket_close (listener, NULL);
+
+  /* A first connection warms up (the server's first worker thread); not counted. */
+  gboolean ok = connect_floor_once (address, error);
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 now = start;
+  while (ok && now < end)
+    {
+      ok = connect_floor_once (address, error);
+      gint64 after = g_get_monotonic_time ();
+      double latency = after - now;
+      g_array_append_val (result->latencies, latency);
+      result->calls++;
+      now = after;
+    }
+  result->seconds = (now - start) / (double) G_USEC_PER_SEC;
+
+  /* The server accepts forever: stop it by its PID. */
+  kill (server, SIGTERM);
+  waitpid (server, NULL, 0);
+  return ok;
+}
+
+static int
+run_connect_floor (double seconds)
+{
+  static const struct
+  {
+    const char *scenario;
+    gboolean handoff;
+  } ways[] = {
+    { "connect-floor-worker", TRUE },
+    { "connect-floor-inline", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ways); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      Result result = { 0 };
+      result.latencies = g_array_sized_new (FALSE, FALSE, sizeof (double), 100000);
+      gboolean ok = connect_floor_measure (ways[i].handoff, seconds, &result, &error);
+      if (ok)
+        print_result (ways[i].scenario, &result);
+      else
+        g_printerr ("pyro-bench: %s: %s\n", ways[i].scenario, error->message);
+      g_array_unref (result.latencies);
+      if (!ok)
+        return 1;
+    }
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -658,11 +864,14 @@ main (int argc, char **argv)
     return run_daemon ();
   if (argc == 3 && g_str_equal (argv[1], "floor"))
     return run_floor (g_ascii_strtod (argv[2], NULL));
+  if (argc == 3 && g_str_equal (argv[1], "connect-floor"))
+    return run_connect_floor (g_ascii_strtod (argv[2], NULL));
   if (argc >= 5 && g_str_equal (argv[1], "client"))
     return run_client (argc, argv);
 
   g_printerr ("usage: pyro-bench daemon\n"
               "       pyro-bench floor SECONDS\n"
+              "       pyro-bench connect-floor SECONDS\n"
               "       pyro-bench client URI SCENARIO SECONDS [START_AT [LATENCY_FILE]]\n"
               "scenarios: small echo1k batch100 oneway bigresult bigarg connect\n");
   return 2;
