@@ -630,6 +630,9 @@ read_typed (PyroWire *w, const char **t)
     }
 }
 
+/* Values of this many bytes and more are not copied out of the buffer. */
+#define BIG_VALUE_SIZE (64 * 1024)
+
 GVariant *
 pyro_wire_read_value (PyroWire *w, const GVariantType *type)
 {
@@ -643,8 +646,18 @@ pyro_wire_read_value (PyroWire *w, const GVariantType *type)
   if (t != NULL ? !read_typed (w, &t) : (natural = read_natural (w)) == NULL)
     return NULL;
 
-  /* A copy of just these bytes: the buffer is reused for the next value. */
-  g_autoptr(GBytes) bytes = g_bytes_new (w->data->data, w->data->len);
+  /* The buffer is reused for the next value, so a small value gets a copy
+   * of its bytes.  A big one (a long string argument) takes the buffer
+   * itself, and the next value a new one: copying it would cost its size
+   * again in memory and time. */
+  g_autoptr(GBytes) bytes = NULL;
+  if (w->data->len >= BIG_VALUE_SIZE)
+    {
+      bytes = g_byte_array_free_to_bytes (w->data);
+      w->data = g_byte_array_sized_new (64);
+    }
+  else
+    bytes = g_bytes_new (w->data->data, w->data->len);
   return g_variant_ref_sink (g_variant_new_from_bytes (type ? type : G_VARIANT_TYPE (natural), bytes, TRUE));
 }
 
