@@ -111,10 +111,11 @@ def stop_process(proc):
         proc.stdout.close()
 
 
-def peak_rss_kb(pid):
+def status_kb(pid, field):
+    """A "kB" field of /proc/PID/status, e.g. VmHWM (peak RSS) or RssFile."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return None
 
@@ -164,6 +165,10 @@ def run_round(impl, seconds, clients, tmpdir, log):
     notes = []
     proc, uri = start_daemon(impl)
     try:
+        # The daemon at rest, before any client: how much of its memory is
+        # program and shared-library files (pages every process using them shares).
+        metrics["idle_rss_kb"] = status_kb(proc.pid, "VmRSS")
+        metrics["idle_file_kb"] = status_kb(proc.pid, "RssFile")
         for scenario in SCENARIOS:
             r = run_clients(impl, uri, scenario, seconds, 1, tmpdir)[0]
             rate = r["calls"] / r["seconds"]
@@ -187,7 +192,7 @@ def run_round(impl, seconds, clients, tmpdir, log):
         conc = run_clients(impl, uri, "small", seconds, clients, tmpdir)
         metrics["conc_cps"] = sum(r["calls"] / r["seconds"] for r in conc)
         metrics["conc_p99"] = percentile([v for r in conc for v in r["latencies"]], 99)
-        metrics["rss_kb"] = peak_rss_kb(proc.pid)
+        metrics["rss_kb"] = status_kb(proc.pid, "VmHWM")
     finally:
         stop_process(proc)
     log("  %-7s %s" % (impl.name, " ".join("%s=%.0f" % (k, v) for k, v in sorted(metrics.items()))))
@@ -390,7 +395,12 @@ def main():
                "%.0f per second with a hand-off to a worker thread, %.0f per second served by the"
                % (connect_floor["worker_ps"], connect_floor["inline_ps"]),
                "accepting thread; so the best ratio against Pyro4's connect + call + close is about %.1fx."
-               % (connect_floor["worker_ps"] / py_med["connect_ps"])]
+               % (connect_floor["worker_ps"] / py_med["connect_ps"]),
+               "",
+               "Daemons at rest, before any client: libpyro %.0f KiB RSS (%.0f KiB of it program and"
+               % (c_med["idle_rss_kb"], c_med["idle_file_kb"]),
+               "shared-library files), Pyro4 %.0f KiB (%.0f KiB files).  A quarter of Pyro4's peak is %.0f KiB."
+               % (py_med["idle_rss_kb"], py_med["idle_file_kb"], py_med["rss_kb"] / 4)]
     lost = [n for n in notes if "lost" in n]
     footer.append("Oneway calls lost: %s." % ("; ".join(lost) if lost else "none, in every round"))
     footer.append("All targets met." if all_met else "Some targets are NOT met.")
