@@ -36,15 +36,14 @@
 
 /* Files in /proc/loadavg's format: CPUs idle (waits spin), CPUs busy
  * (waits sleep right away). */
-static char *idle_loadavg;
-static char *busy_loadavg;
+static PyroTestLoadavg loadavg;  /* see testutil.h */
 
 /* Makes the waits of this thread spin (or not), and lets the thread's
  * earlier answer (kept for 10 ms, CHECK_EVERY_USEC in pyro-wait.c) expire. */
 static void
 set_spinning (gboolean on)
 {
-  pyro_wait_set_loadavg_path (on ? idle_loadavg : busy_loadavg);
+  pyro_wait_set_loadavg_path (on ? loadavg.idle : loadavg.busy);
   g_usleep (30 * 1000);
 }
 
@@ -140,6 +139,17 @@ static void
 fixture_teardown (Pair *pair, gconstpointer data)
 {
   pair_clear (pair);
+}
+
+/* The next case of a table test (@name), on a new socket pair, with
+ * waits that spin or not. */
+static void
+start_over (Pair *pair, const char *name, gboolean spinning)
+{
+  g_test_message ("%s spinning: %d", name, spinning);
+  pair_clear (pair);
+  set_spinning (spinning);
+  unix_pair (pair);
 }
 
 static void
@@ -336,15 +346,6 @@ message_array (void)
   return g_ptr_array_new_with_free_func ((GDestroyNotify) pyro_message_free);
 }
 
-static void
-assert_bytes_equal (GBytes *got, GBytes *expected)
-{
-  gsize got_len, expected_len;
-  const void *got_data = g_bytes_get_data (got, &got_len);
-  const void *expected_data = g_bytes_get_data (expected, &expected_len);
-  g_assert_cmpmem (got_data, got_len, expected_data, expected_len);
-}
-
 /* Everything of @got as it was sent in @sent; with @hmac_key, @got also
  * carries the HMAC chunk the encoder appended after the others. */
 static void
@@ -363,11 +364,11 @@ assert_messages_equal (const PyroMessage *got, const PyroMessage *sent, GBytes *
       const PyroAnnotation *a = &g_array_index (got->annotations, PyroAnnotation, i);
       const PyroAnnotation *b = &g_array_index (sent->annotations, PyroAnnotation, i);
       g_assert_cmpstr (a->key, ==, b->key);
-      assert_bytes_equal (a->value, b->value);
+      pyro_test_assert_bytes_equal (a->value, b->value);
     }
   if (hmac_key != NULL)
     g_assert_cmpstr (g_array_index (got->annotations, PyroAnnotation, sent->annotations->len).key, ==, "HMAC");
-  assert_bytes_equal (got->body, sent->body);
+  pyro_test_assert_bytes_equal (got->body, sent->body);
 }
 
 /* Reads the next message, which must be @sent. */
@@ -389,6 +390,18 @@ assert_nothing_more (PyroChannel *channel)
   g_autoptr(PyroMessage) msg = pyro_channel_read (channel, 0, NULL, G_USEC_PER_SEC / 100, NULL, &error);
   g_assert_null (msg);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+/* The channel still works: a message sent now is read whole, and
+ * nothing after it. */
+static void
+assert_still_works (Pair *pair, gsize body_size)
+{
+  g_autoptr(PyroMessage) msg = make_message (1, body_size, 2);
+  g_autoptr(GBytes) wire = pyro_message_encode (msg, NULL);
+  send_bytes (pair->theirs, wire);
+  read_expecting (pair->channel, msg, NULL);
+  assert_nothing_more (pair->channel);
 }
 
 static void
@@ -443,10 +456,7 @@ test_pipelined_hundred (Pair *pair, gconstpointer data)
 {
   for (int spinning = 1; spinning >= 0; spinning--)
     {
-      g_test_message ("spinning: %d", spinning);
-      pair_clear (pair);
-      set_spinning (spinning);
-      unix_pair (pair);
+      start_over (pair, "", spinning);
 
       g_autoptr(GPtrArray) msgs = message_array ();
       for (guint i = 0; i < 100; i++)
@@ -495,10 +505,7 @@ test_pipelined_edge (Pair *pair, gconstpointer data)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int spinning = 1; spinning >= 0; spinning--)
       {
-        g_test_message ("%s, spinning: %d", cases[i].name, spinning);
-        pair_clear (pair);
-        set_spinning (spinning);
-        unix_pair (pair);
+        start_over (pair, cases[i].name, spinning);
 
         g_autoptr(PyroMessage) x = make_message (2, cases[i].x_body, 2);
         gsize before_edge = cases[i].before_edge;
@@ -590,10 +597,7 @@ test_end_of_stream (Pair *pair, gconstpointer data)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int spinning = 1; spinning >= 0; spinning--)
       {
-        g_test_message ("%s, spinning: %d", cases[i].name, spinning);
-        pair_clear (pair);
-        set_spinning (spinning);
-        unix_pair (pair);
+        start_over (pair, cases[i].name, spinning);
 
         g_autoptr(PyroMessage) msg = make_message (1, cases[i].body, 2);
         g_autoptr(GBytes) wire = pyro_message_encode (msg, NULL);
@@ -740,11 +744,7 @@ test_timeout (Pair *pair, gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_cmpuint (pyro_channel_get_buffered (pair->channel), ==, 0);
 
-  g_autoptr(PyroMessage) msg = make_message (1, 500, 2);
-  g_autoptr(GBytes) wire = pyro_message_encode (msg, NULL);
-  send_bytes (pair->theirs, wire);
-  read_expecting (pair->channel, msg, NULL);
-  assert_nothing_more (pair->channel);
+  assert_still_works (pair, 500);
 }
 
 /* A cancelled read reads nothing: neither from the socket nor from the
@@ -799,11 +799,7 @@ test_cancelled_while_waiting (Pair *pair, gconstpointer data)
   g_thread_join (thread);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  g_autoptr(PyroMessage) msg = make_message (1, 70, 2);
-  g_autoptr(GBytes) wire = pyro_message_encode (msg, NULL);
-  send_bytes (pair->theirs, wire);
-  read_expecting (pair->channel, msg, NULL);
-  assert_nothing_more (pair->channel);
+  assert_still_works (pair, 70);
 }
 
 /* ---- 8. garbage ------------------------------------------------------------------- */
@@ -951,14 +947,7 @@ main (int argc, char **argv)
   g_unsetenv ("LIBPYRO_SPIN_USEC");
   g_test_init (&argc, &argv, NULL);
 
-  g_autofree char *dir = g_dir_make_tmp ("test-channel-XXXXXX", NULL);
-  g_assert_nonnull (dir);
-  idle_loadavg = g_build_filename (dir, "idle", NULL);
-  busy_loadavg = g_build_filename (dir, "busy", NULL);
-  g_assert_true (g_file_set_contents (idle_loadavg, "0.10 0.20 0.30 1/250 4242\n", -1, NULL));
-  /* More running threads than any test machine has CPUs. */
-  g_assert_true (g_file_set_contents (busy_loadavg, "9.10 9.20 9.30 4096/5000 4242\n", -1, NULL));
-  pyro_wait_set_loadavg_path (idle_loadavg);
+  pyro_test_loadavg_create (&loadavg);
 
 #define ADD(path, func) g_test_add (path, Pair, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/pyro/channel/pipelined-two", test_pipelined_two);
@@ -977,10 +966,6 @@ main (int argc, char **argv)
 #undef ADD
 
   int status = g_test_run ();
-  g_unlink (idle_loadavg);
-  g_unlink (busy_loadavg);
-  g_rmdir (dir);
-  g_free (idle_loadavg);
-  g_free (busy_loadavg);
+  pyro_test_loadavg_remove (&loadavg);
   return status;
 }

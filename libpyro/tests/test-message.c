@@ -8,6 +8,7 @@
  * HMACs, broken or explosive compressed bodies, failing streams.
  */
 #include "pyro-message-private.h"
+#include "testutil.h"
 
 #include <pyro/pyro-error.h>
 #include <string.h>
@@ -49,15 +50,6 @@ bytes_repeat (char c, gsize n)
   char *data = g_malloc (MAX (n, 1));
   memset (data, c, n);
   return g_bytes_new_take (data, n);
-}
-
-static void
-assert_bytes_equal (GBytes *got, GBytes *expected)
-{
-  gsize got_len, expected_len;
-  const void *got_data = g_bytes_get_data (got, &got_len);
-  const void *expected_data = g_bytes_get_data (expected, &expected_len);
-  g_assert_cmpmem (got_data, got_len, expected_data, expected_len);
 }
 
 static void
@@ -486,7 +478,7 @@ test_encode_examples (void)
       g_autoptr(GBytes) key = key_or_null (example->hmac_key);
       g_autoptr(GBytes) expected = bytes_from_hex (example->wire_hex);
       g_autoptr(GBytes) wire = pyro_message_encode (msg, key);
-      assert_bytes_equal (wire, expected);
+      pyro_test_assert_bytes_equal (wire, expected);
     }
 }
 
@@ -516,14 +508,14 @@ test_decode_examples (void)
           g_assert_cmpuint (msg->seq, ==, example->seq);
           g_assert_cmpuint (msg->serializer_id, ==, example->serializer_id);
           g_autoptr(GBytes) body = bytes_from_string (example->body);
-          assert_bytes_equal (msg->body, body);
+          pyro_test_assert_bytes_equal (msg->body, body);
 
           GBytes *corr = pyro_message_get_annotation (msg, "CORR");
           if (example->corr_hex != NULL)
             {
               g_autoptr(GBytes) expected_corr = bytes_from_hex (example->corr_hex);
               g_assert_nonnull (corr);
-              assert_bytes_equal (corr, expected_corr);
+              pyro_test_assert_bytes_equal (corr, expected_corr);
             }
           else
             g_assert_null (corr);
@@ -532,7 +524,7 @@ test_decode_examples (void)
 
           /* What was read encodes back to the same bytes. */
           g_autoptr(GBytes) again = pyro_message_encode (msg, key);
-          assert_bytes_equal (again, wire);
+          pyro_test_assert_bytes_equal (again, wire);
         }
 
       g_autoptr(GError) error = NULL;
@@ -1075,7 +1067,7 @@ test_hmac_replaced (void)
   g_autoptr(GBytes) key = bytes_from_string (example->hmac_key);
   g_autoptr(GBytes) wire = pyro_message_encode (msg, key);
   g_autoptr(GBytes) expected = bytes_from_hex (example->wire_hex);
-  assert_bytes_equal (wire, expected);
+  pyro_test_assert_bytes_equal (wire, expected);
 }
 
 /* Many annotations in no particular order, with and without a key: what
@@ -1123,14 +1115,14 @@ test_round_trip (void)
       g_assert_cmpuint (back->flags, ==, cases[i].flags);
       g_assert_cmpuint (back->seq, ==, cases[i].seq);
       g_assert_cmpuint (back->serializer_id, ==, cases[i].serializer_id);
-      assert_bytes_equal (back->body, body);
+      pyro_test_assert_bytes_equal (back->body, body);
       g_assert_cmpuint (back->annotations->len, ==, cases[i].n_annotations + (cases[i].key != NULL));
       for (guint j = 0; j < cases[i].n_annotations; j++)
         {
           PyroAnnotation *sent = &g_array_index (msg->annotations, PyroAnnotation, j);
           PyroAnnotation *got = &g_array_index (back->annotations, PyroAnnotation, j);
           g_assert_cmpstr (got->key, ==, sent->key);
-          assert_bytes_equal (got->value, sent->value);
+          pyro_test_assert_bytes_equal (got->value, sent->value);
         }
       if (cases[i].key != NULL)
         g_assert_cmpstr (g_array_index (back->annotations, PyroAnnotation,
@@ -1149,7 +1141,7 @@ test_encode_drops_compressed_flag (void)
   g_autoptr(GBytes) wire = pyro_message_encode (msg, NULL);
   g_assert_cmphex (get_be16_at (g_bytes_get_data (wire, NULL), 8), ==, PYRO_FLAG_META_ON_CONNECT);
   g_autoptr(PyroMessage) back = read_from_bytes (wire, 0, NULL, NULL);
-  assert_bytes_equal (back->body, body);
+  pyro_test_assert_bytes_equal (back->body, body);
 }
 
 /* ---- compression ----------------------------------------------------------- */
@@ -1173,7 +1165,7 @@ test_compressed (void)
       g_autoptr(PyroMessage) msg = read_from_bytes (wire, 0, key, &error);
       g_assert_no_error (error);
       g_assert_cmphex (msg->flags, ==, PYRO_FLAG_META_ON_CONNECT);
-      assert_bytes_equal (msg->body, text);
+      pyro_test_assert_bytes_equal (msg->body, text);
     }
 
   /* the limit applies to the inflated body: exactly 5000 is fine, 4999 not */
@@ -1190,7 +1182,7 @@ test_compressed (void)
       if (limits[i].ok)
         {
           g_assert_no_error (error);
-          assert_bytes_equal (msg->body, text);
+          pyro_test_assert_bytes_equal (msg->body, text);
         }
       else
         assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
@@ -1252,7 +1244,7 @@ test_compressed_errors (void)
       if (cases[i].message == NULL)
         {
           g_assert_no_error (error);
-          assert_bytes_equal (msg->body, text);
+          pyro_test_assert_bytes_equal (msg->body, text);
         }
       else
         {
@@ -1319,7 +1311,7 @@ test_python_encodes (void)
       if (g_str_equal (cases[i].kind, "plain"))
         {
           g_autoptr(GBytes) ours = pyro_message_encode (msg, key);
-          assert_bytes_equal (ours, wire);
+          pyro_test_assert_bytes_equal (ours, wire);
         }
     }
 }
@@ -1403,7 +1395,7 @@ test_marshal_write (void)
       g_autoptr(GBytes) expected = g_byte_array_free_to_bytes (expected_array);
 
       g_autoptr(GBytes) encoded = pyro_marshal_string (text);
-      assert_bytes_equal (encoded, expected);
+      pyro_test_assert_bytes_equal (encoded, expected);
 
       g_autoptr(GError) error = NULL;
       g_autofree char *back = pyro_marshal_parse_string (encoded, &error);
@@ -1415,7 +1407,7 @@ test_marshal_write (void)
   const Example *a6 = find_example ("A.6");
   g_autoptr(GBytes) body = bytes_from_string (a6->body);
   g_autoptr(GBytes) ours = pyro_marshal_string ("header checksum mismatch");
-  assert_bytes_equal (ours, body);
+  pyro_test_assert_bytes_equal (ours, body);
 }
 
 static void
@@ -1503,7 +1495,7 @@ test_marshal_python (void)
           {
             g_autoptr(GBytes) ours = pyro_marshal_string (text);
             g_autoptr(GBytes) loaded = run_python (MARSHAL_LOADS, NULL, ours);
-            assert_bytes_equal (loaded, text_bytes);
+            pyro_test_assert_bytes_equal (loaded, text_bytes);
           }
       }
 }

@@ -6,13 +6,13 @@
  * so the machine's real load does not change the outcome.
  */
 #include "pyro-wait-private.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <sys/socket.h>
 
 /* Files in /proc/loadavg's format: CPUs idle, CPUs busy. */
-static char *idle_loadavg;
-static char *busy_loadavg;
+static PyroTestLoadavg loadavg;
 
 /* Makes the waits read @path, and lets this thread's earlier answer
  * (kept for 10 ms, CHECK_EVERY_USEC) expire. */
@@ -142,13 +142,13 @@ test_cpus_busy (Pair *pair, gconstpointer data)
 {
   PyroSpin spin = { 0 };
 
-  use_loadavg (busy_loadavg);
+  use_loadavg (loadavg.busy);
   peer_sends (pair);
   g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
   receive_byte (pair);
   g_assert_cmpuint (spin.spins, ==, 0);
 
-  use_loadavg (idle_loadavg);
+  use_loadavg (loadavg.idle);
   spin.last_wait = 0;
   peer_sends (pair);
   g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
@@ -166,7 +166,7 @@ test_load_unknown (Pair *pair, gconstpointer data)
   peer_sends (pair);
   g_assert_true (pyro_socket_wait_readable (pair->mine, &spin, -1, NULL, NULL));
   g_assert_cmpuint (spin.spins, ==, 1);
-  use_loadavg (idle_loadavg);
+  use_loadavg (loadavg.idle);
 }
 
 /* LIBPYRO_SPIN_USEC=0 turns spinning off: every wait sleeps.  It is read
@@ -180,7 +180,7 @@ test_turned_off (void)
       PyroSpin spin = { 0 };
 
       g_setenv ("LIBPYRO_SPIN_USEC", "0", TRUE);
-      pyro_wait_set_loadavg_path (idle_loadavg);
+      pyro_wait_set_loadavg_path (loadavg.idle);
       pair_setup (&pair, NULL);
       peer_sends (&pair);
       g_assert_true (pyro_socket_wait_readable (pair.mine, &spin, -1, NULL, NULL));
@@ -200,14 +200,7 @@ main (int argc, char **argv)
   g_unsetenv ("LIBPYRO_SPIN_USEC");
   g_test_init (&argc, &argv, NULL);
 
-  g_autofree char *dir = g_dir_make_tmp ("test-wait-XXXXXX", NULL);
-  g_assert_nonnull (dir);
-  idle_loadavg = g_build_filename (dir, "idle", NULL);
-  busy_loadavg = g_build_filename (dir, "busy", NULL);
-  g_assert_true (g_file_set_contents (idle_loadavg, "0.10 0.20 0.30 1/250 4242\n", -1, NULL));
-  /* More running threads than any test machine has CPUs. */
-  g_assert_true (g_file_set_contents (busy_loadavg, "9.10 9.20 9.30 4096/5000 4242\n", -1, NULL));
-  pyro_wait_set_loadavg_path (idle_loadavg);
+  pyro_test_loadavg_create (&loadavg);
 
   g_test_add ("/pyro/wait/data-waiting", Pair, NULL, pair_setup, test_data_waiting, pair_teardown);
   g_test_add ("/pyro/wait/hang-up", Pair, NULL, pair_setup, test_hang_up, pair_teardown);
@@ -218,10 +211,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/wait/turned-off", test_turned_off);
 
   int status = g_test_run ();
-  g_unlink (idle_loadavg);
-  g_unlink (busy_loadavg);
-  g_rmdir (dir);
-  g_free (idle_loadavg);
-  g_free (busy_loadavg);
+  pyro_test_loadavg_remove (&loadavg);
   return status;
 }

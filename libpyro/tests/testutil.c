@@ -7,7 +7,9 @@
  * pending when the helper returns.
  */
 #include "testutil.h"
+#include "pyro-wait-private.h"
 
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -545,4 +547,40 @@ pyro_test_wait_until (PyroTestCheck check, gpointer data)
       g_usleep (10 * 1000);
     }
   return TRUE;
+}
+
+/* ---- fake load ------------------------------------------------------------ */
+
+void
+pyro_test_loadavg_create (PyroTestLoadavg *files)
+{
+  files->dir = g_dir_make_tmp ("pyro-loadavg-XXXXXX", NULL);
+  g_assert_nonnull (files->dir);
+  files->idle = g_build_filename (files->dir, "idle", NULL);
+  files->busy = g_build_filename (files->dir, "busy", NULL);
+  g_assert_true (g_file_set_contents (files->idle, "0.10 0.20 0.30 1/250 4242\n", -1, NULL));
+  g_assert_true (g_file_set_contents (files->busy, "9.10 9.20 9.30 4096/5000 4242\n", -1, NULL));
+  pyro_wait_set_loadavg_path (files->idle);
+}
+
+void
+pyro_test_loadavg_remove (PyroTestLoadavg *files)
+{
+  g_unlink (files->idle);
+  g_unlink (files->busy);
+  g_rmdir (files->dir);
+  g_clear_pointer (&files->idle, g_free);
+  g_clear_pointer (&files->busy, g_free);
+  g_clear_pointer (&files->dir, g_free);
+}
+
+/* ---- bytes ---------------------------------------------------------------- */
+
+void
+pyro_test_assert_bytes_equal (GBytes *got, GBytes *expected)
+{
+  gsize got_len, expected_len;
+  const void *got_data = g_bytes_get_data (got, &got_len);
+  const void *expected_data = g_bytes_get_data (expected, &expected_len);
+  g_assert_cmpmem (got_data, got_len, expected_data, expected_len);
 }

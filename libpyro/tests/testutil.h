@@ -193,4 +193,29 @@ typedef gboolean (*PyroTestCheck) (gpointer data);
  */
 gboolean pyro_test_wait_until (PyroTestCheck check, gpointer data);
 
+/**
+ * Fake /proc/loadavg files, for the tests of spinning waits
+ * (pyro-wait.c), so that the machine's own load cannot decide whether a
+ * wait spins: @idle says the CPUs are free, @busy that more threads want
+ * to run than any machine has CPUs.
+ */
+typedef struct
+{
+  char *dir;
+  char *idle;
+  char *busy;
+} PyroTestLoadavg;
+
+/** Writes the files into a new temporary folder and points waits at @idle. */
+void pyro_test_loadavg_create (PyroTestLoadavg *files);
+
+/** Removes the files and their folder, and frees the paths. */
+void pyro_test_loadavg_remove (PyroTestLoadavg *files);
+
+/**
+ * Asserts that @got holds the same bytes as @expected (the first
+ * difference shows in the failure message).
+ */
+void pyro_test_assert_bytes_equal (GBytes *got, GBytes *expected);
+
 G_END_DECLS
