@@ -11,11 +11,11 @@
  * What it accepts it reads exactly as the general path would.
  *
  * Handled: numbers (not NaN/Infinity, integers within 64 bits), true,
- * false, strings without escapes (UTF-8 checked), null (natural "mv"
- * only), lists.  Types: b y n q i u x t d s v, arrays (not of bytes, not
+ * false, strings (UTF-8 checked; the one-letter escapes such as \n and \"
+ * are decoded, \u escapes declined), null (natural "mv" only), lists.  Types: b y n q i u x t d s v, arrays (not of bytes, not
  * dicts) and tuples of these; "v" and a NULL type take the natural
  * mapping (int "x", float "d", str "s", bool "b", list "av", None "mv").
- * Declined: dicts, maybe types, o g, escapes, deep nesting.
+ * Declined: dicts, maybe types, o g, \u escapes, deep nesting.
  */
 #pragma once
 
@@ -44,8 +44,8 @@ gboolean pyro_wire_take_null (PyroWire *wire);
 /* Skips whitespace; TRUE if the input is used up. */
 gboolean pyro_wire_at_end (PyroWire *wire);
 
-/* A string without escapes: *@start points into the text (not
- * NUL-terminated), *@len is its length. */
+/* A string without escapes (a key or a name): *@start points into the
+ * text (not NUL-terminated), *@len is its length. */
 gboolean pyro_wire_read_plain_string (PyroWire *wire, const char **start, gsize *len);
 
 /* The next value as a GVariant of @type (NULL: natural mapping).

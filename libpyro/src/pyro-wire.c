@@ -113,6 +113,60 @@ pyro_wire_read_plain_string (PyroWire *w, const char **start, gsize *len)
   return TRUE;
 }
 
+/* The character a one-letter escape stands for; 0 for the others. */
+static char
+simple_escape (char letter)
+{
+  switch (letter)
+    {
+    case '"':  return '"';
+    case '\\': return '\\';
+    case '/':  return '/';
+    case 'b':  return '\b';
+    case 'f':  return '\f';
+    case 'n':  return '\n';
+    case 'r':  return '\r';
+    case 't':  return '\t';
+    default:   return 0;
+    }
+}
+
+/* A string value, appended to the serialized bytes with its NUL.  Plain
+ * text is copied as it is, and the one-letter escapes are decoded: Python's
+ * json module writes them for quotes, backslashes and line breaks, so a
+ * Python client's strings mostly take this path.  \u escapes are left to
+ * the general path, which decodes them (and refuses a NUL, which a
+ * GVariant string cannot hold). */
+static gboolean
+read_string_value (PyroWire *w)
+{
+  if (!pyro_wire_take (w, '"'))
+    return FALSE;
+  for (;;)
+    {
+      gboolean non_ascii;
+      const char *q = pyro_json_scan_plain (w->p, w->end, &non_ascii);
+
+      /* The stretch up to q is whole characters: an escape or the closing
+       * quote is ASCII, so it cannot fall inside one. */
+      if (q >= w->end || (non_ascii && !g_utf8_validate_len (w->p, q - w->p, NULL)))
+        return FALSE;
+      g_byte_array_append (w->data, (const guint8 *) w->p, q - w->p);
+      w->p = q + 1;
+      if (*q == '"')
+        break;
+
+      /* A backslash, or a raw control character (which JSON forbids). */
+      char c = (*q == '\\' && w->p < w->end) ? simple_escape (*w->p) : 0;
+      if (c == 0)
+        return FALSE;
+      g_byte_array_append (w->data, (const guint8 *) &c, 1);
+      w->p++;
+    }
+  g_byte_array_append (w->data, (const guint8 *) "", 1);
+  return TRUE;
+}
+
 /* A number, with the general parser's grammar: -?(0|[1-9][0-9]*), then
  * an optional fraction and exponent.  Integers land in *@integer; numbers
  * with '.', 'e' or 'E' in *@real with *@is_real set.  Declines integers
@@ -332,16 +386,7 @@ read_natural (PyroWire *w)
   switch (*w->p)
     {
     case '"':
-      {
-        const char *s;
-        gsize len;
-
-        if (!pyro_wire_read_plain_string (w, &s, &len))
-          return NULL;
-        g_byte_array_append (data, (const guint8 *) s, len);
-        g_byte_array_append (data, (const guint8 *) "", 1);
-        return "s";
-      }
+      return read_string_value (w) ? "s" : NULL;
     case 't':
     case 'f':
       {
@@ -598,16 +643,7 @@ read_typed (PyroWire *w, const char **t)
   switch (code)
     {
     case 's':
-      {
-        const char *s;
-        gsize len;
-
-        if (!pyro_wire_read_plain_string (w, &s, &len))
-          return FALSE;
-        g_byte_array_append (w->data, (const guint8 *) s, len);
-        g_byte_array_append (w->data, (const guint8 *) "", 1);
-        return TRUE;
-      }
+      return read_string_value (w);
     case 'v':
       {
         const char *child = read_natural (w);

@@ -375,6 +375,7 @@ test_batch_text (void)
     { "[[\"add\", [1, 2], {}], [\"fail\", [], {}], [\"add\", [5, 6], {}]]", TRUE },
     { "[[\"echo\", [[1, 2.5, \"x\", true, null, []]], {}], [\"notes\", [], {}]]", TRUE },
     { " [ [ \"add\" , [ 1 , 2 ] , { } ] ] ", TRUE },
+    { "[[\"echo\", [\"a\\nb \\\"q\\\"\"], {}]]", TRUE },
     /* left to the general path: every error and whatever is unusual */
     { "[[\"add\", [1, 2], {}], [\"nosuch\", [], {}]]", FALSE },
     { "[[\"add\", [1, 2], {}], [\"add\", [1], {}]]", FALSE },
@@ -385,7 +386,7 @@ test_batch_text (void)
     { "[[\"add\", [1], {\"b\": 2}]]", FALSE },
     { "[[\"add\", [NaN, 2], {}]]", FALSE },
     { "[[\"add\", [99999999999999999999, 2], {}]]", FALSE },
-    { "[[\"echo\", [\"a\\nb\"], {}]]", FALSE },
+    { "[[\"echo\", [\"\\u00e9\"], {}]]", FALSE },
     { "[[\"echo\", [{\"k\": 1}], {}]]", FALSE },
     { "[[\"__getattr__\", [\"x\"], {}]]", FALSE },
     { "[[\"add\", [1, 2]]]", FALSE },

@@ -365,8 +365,11 @@ static const Row rows[] = {
   { CALL ("probe", "items", "[]"), FALSE, DECLINED },
   { CALL ("probe", "__getattr__", "[\"colour\"]"), FALSE, DECLINED },
   { CALL ("probe", "__setattr__", "[\"colour\", \"red\"]"), FALSE, DECLINED },
-  /* declined: escapes and strings the reader leaves alone */
-  { CALL ("probe", "echo", "[\"a\\nb\"]"), FALSE, DECLINED },
+  /* one-letter escapes in string arguments are read; \u escapes are not */
+  { CALL ("probe", "echo", "[\"a\\nb\"]"), FALSE, DONE },
+  { CALL ("probe", "echo", "[\"\\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t h\xc3\xa9\\n\"]"), FALSE, DONE },
+  { CALL ("probe", "echo", "[\"a\\x\"]"), FALSE, DECLINED },
+  /* declined: strings the reader leaves alone */
   { CALL ("probe", "echo", "[\"\\u00e9\"]"), FALSE, DECLINED },
   { CALL ("probe", "echo", "[\"a\x01z\"]"), FALSE, DECLINED },
   { CALL ("probe", "echo", "[\"\xff\"]"), FALSE, DECLINED },

@@ -1051,6 +1051,11 @@ static const struct { const char *json; const char *type; } wire_rows[] = {
   { "[\"\", \"h\xc3\xa9\"]", NULL },
   { "[\"a\", 1, \"bc\", true, \"\"]", "(sxsbs)" },
   { "[\"h\xc3\xa9llo \xf0\x9f\x98\x80\"]", "(s)" },
+  /* the one-letter escapes, also next to non-ASCII text and at either end */
+  { "[\"a\\nb\"]", "(s)" },
+  { "[\"\\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t\"]", "(s)" },
+  { "[\"\\nh\xc3\xa9\\t\xf0\x9f\x98\x80\\\\\"]", NULL },
+  { "[[\"\\\"\", \"x\\ny\"], \"\\\\\"]", "(ass)" },
   { "[[1, 2], [], [\"a\", \"b\"]]", "(axaxas)" },
   { "[[[1, \"x\"], [2, \"yy\"]]]", "(a(xs))" },
   { "[[[1, true], [2, false]]]", "(a(xb))" },
@@ -1136,7 +1141,8 @@ static const struct { const char *json; const char *type; } wire_declined[] = {
   { "[123456789012345678901234567890]", NULL },
   /* what only the general path reads */
   { "[NaN]", "(d)" }, { "[Infinity]", "(d)" }, { "[-Infinity]", "(d)" }, { "NaN", NULL },
-  { "[\"a\\nb\"]", "(s)" }, { "[\"\\u00e9\"]", "(s)" },
+  { "[\"\\u00e9\"]", "(s)" }, { "[\"a\\u0000b\"]", "(s)" }, { "[\"a\\x\"]", "(s)" },
+  { "[\"a\\\"]", "(s)" }, { "[\"a\\", "(s)" }, { "[\"\\\xc3\xa9\"]", NULL },
   { "[{}]", "(a{sv})" }, { "[{\"a\": 1}]", "(v)" }, { "{}", NULL },
   { "[null]", "(ms)" }, { "[1]", "(mx)" },
   { "[\"/a\"]", "(o)" }, { "[\"s\"]", "(g)" },
