@@ -1,8 +1,8 @@
 /* pyro-channel.c: whole Pyro messages over one connected socket.
  *
- * A synchronous call is four system calls on each side when all goes
- * well: the request is sent, the daemon receives it, sends the reply, the
- * client receives it.  Everything around those calls is what a call costs
+ * When all goes well, a synchronous call is four system calls: the client
+ * sends the request, the daemon receives it and sends the reply, the
+ * client receives it.  Everything around those four is what a call costs
  * beyond the network itself, so this file keeps it short:
  *
  *  - Messages are read through one buffer of our own, filled straight
