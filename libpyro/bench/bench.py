@@ -4,10 +4,12 @@
     bench.py --c-bench build/bench/pyro-bench [--rounds 5] [--seconds 1.5]
 
 Each round starts a libpyro daemon (`pyro-bench daemon`) and a Pyro4 daemon
-(bench_server.py), each as its own process, and runs the same scenarios
-against each with a client of the same kind (`pyro-bench client` or
-bench_client.py, PYRO_SERIALIZER=json).  At the end of a round it reads the
-daemon's peak RSS (VmHWM) and stops it by PID.  The table shows the median
+(bench_server.py), each as its own process, and runs each scenario against
+one and right after against the other (which goes first alternates between
+rounds), with a client of the same kind (`pyro-bench client` or
+bench_client.py, PYRO_SERIALIZER=json), so that a burst of load elsewhere on
+the machine hits both alike.  At the end of a round it reads each daemon's
+peak RSS (VmHWM) and stops it by PID.  The table shows the median
 over the rounds, the ratio libpyro/Pyro4 and the targets of issues 2 and 4,
 and is also written to results.md next to the pyro-bench binary.  Under the
 table, a line for each target the loopback floor puts out of reach says so,
@@ -159,43 +161,61 @@ def percentile(values, p):
     return values[int(p / 100.0 * (len(values) - 1) + 0.5)]
 
 
-def run_round(impl, seconds, clients, tmpdir, log):
-    """One daemon, every scenario; returns {metric: value} and notes."""
-    metrics = {}
+def record(metrics, notes, impl, scenario, r):
+    """Turns what one client run of @scenario measured into @metrics."""
+    rate = r["calls"] / r["seconds"]
+    if scenario == "small":
+        metrics["small_cps"] = rate
+        metrics["small_p50"] = r["p50_us"]
+        metrics["small_p99"] = r["p99_us"]
+    elif scenario == "echo1k":
+        metrics["echo1k_cps"] = rate
+    elif scenario == "batch100":
+        metrics["batch100_cps"] = rate  # calls, not batches
+    elif scenario == "oneway":
+        metrics["oneway_cps"] = rate
+        metrics["oneway_lost"] = r["lost"]
+        if r["lost"]:
+            notes.append("%s: %d oneway calls lost" % (impl.name, r["lost"]))
+    elif scenario in ("bigresult", "bigarg"):
+        metrics[scenario + "_mbs"] = r["bytes"] / MB / r["seconds"]
+    elif scenario == "connect":
+        metrics["connect_ps"] = rate
+
+
+def run_round(impls, seconds, clients, tmpdir, log):
+    """Both daemons, every scenario; returns {implementation name: {metric: value}}
+    and notes.  Each scenario runs against one daemon and right after against the
+    other, so a burst of load elsewhere on the machine hits both alike."""
+    metrics = {impl.name: {} for impl in impls}
     notes = []
-    proc, uri = start_daemon(impl)
+    daemons = {}
     try:
-        # The daemon at rest, before any client: how much of its memory is
-        # program and shared-library files (pages every process using them shares).
-        metrics["idle_rss_kb"] = status_kb(proc.pid, "VmRSS")
-        metrics["idle_file_kb"] = status_kb(proc.pid, "RssFile")
+        for impl in impls:
+            proc, uri = start_daemon(impl)
+            daemons[impl.name] = (proc, uri)
+            # The daemon at rest, before any client: how much of its memory is
+            # program and shared-library files (pages every process using them shares).
+            metrics[impl.name]["idle_rss_kb"] = status_kb(proc.pid, "VmRSS")
+            metrics[impl.name]["idle_file_kb"] = status_kb(proc.pid, "RssFile")
         for scenario in SCENARIOS:
-            r = run_clients(impl, uri, scenario, seconds, 1, tmpdir)[0]
-            rate = r["calls"] / r["seconds"]
-            if scenario == "small":
-                metrics["small_cps"] = rate
-                metrics["small_p50"] = r["p50_us"]
-                metrics["small_p99"] = r["p99_us"]
-            elif scenario == "echo1k":
-                metrics["echo1k_cps"] = rate
-            elif scenario == "batch100":
-                metrics["batch100_cps"] = rate  # calls, not batches
-            elif scenario == "oneway":
-                metrics["oneway_cps"] = rate
-                metrics["oneway_lost"] = r["lost"]
-                if r["lost"]:
-                    notes.append("%s: %d oneway calls lost" % (impl.name, r["lost"]))
-            elif scenario in ("bigresult", "bigarg"):
-                metrics[scenario + "_mbs"] = r["bytes"] / MB / r["seconds"]
-            elif scenario == "connect":
-                metrics["connect_ps"] = rate
-        conc = run_clients(impl, uri, "small", seconds, clients, tmpdir)
-        metrics["conc_cps"] = sum(r["calls"] / r["seconds"] for r in conc)
-        metrics["conc_p99"] = percentile([v for r in conc for v in r["latencies"]], 99)
-        metrics["rss_kb"] = status_kb(proc.pid, "VmHWM")
+            for impl in impls:
+                uri = daemons[impl.name][1]
+                r = run_clients(impl, uri, scenario, seconds, 1, tmpdir)[0]
+                record(metrics[impl.name], notes, impl, scenario, r)
+        for impl in impls:
+            proc, uri = daemons[impl.name]
+            conc = run_clients(impl, uri, "small", seconds, clients, tmpdir)
+            metrics[impl.name]["conc_cps"] = sum(r["calls"] / r["seconds"] for r in conc)
+            metrics[impl.name]["conc_p99"] = percentile([v for r in conc for v in r["latencies"]], 99)
+        for impl in impls:
+            metrics[impl.name]["rss_kb"] = status_kb(daemons[impl.name][0].pid, "VmHWM")
     finally:
-        stop_process(proc)
-    log("  %-7s %s" % (impl.name, " ".join("%s=%.0f" % (k, v) for k, v in sorted(metrics.items()))))
+        for proc, uri in daemons.values():
+            stop_process(proc)
+    for impl in impls:
+        log("  %-7s %s" % (impl.name, " ".join("%s=%.0f" % (k, v)
+                                               for k, v in sorted(metrics[impl.name].items()))))
     return metrics, notes
 
 
@@ -340,12 +360,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pyro-bench-") as tmpdir:
         for n in range(args.rounds):
             log("round %d/%d" % (n + 1, args.rounds))
-            # Alternate the two within each round, so a burst of load elsewhere
-            # on the machine hits both alike.
+            # Which goes first changes from round to round.
+            order = impls if n % 2 == 0 else impls[::-1]
+            metrics, round_notes = run_round(order, args.seconds, args.clients, tmpdir, log)
             for impl in impls:
-                metrics, round_notes = run_round(impl, args.seconds, args.clients, tmpdir, log)
-                runs[impl.name].append(metrics)
-                notes += round_notes
+                runs[impl.name].append(metrics[impl.name])
+            notes += round_notes
             runs["libpyro"][-1]["small_nospin_cps"] = run_nospin_round(c_bench, args.seconds, tmpdir)
             log("  libpyro small_nospin_cps=%.0f" % runs["libpyro"][-1]["small_nospin_cps"])
             floors.append(measure_floor(c_bench, args.seconds, spin=True))
