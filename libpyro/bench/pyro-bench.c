@@ -41,6 +41,7 @@
 #include <pyro/pyro.h>
 #include "pyro-wait-private.h"  /* the floor waits as libpyro does */
 
+#include <errno.h>
 #include <gio/gio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -48,6 +49,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -546,12 +548,49 @@ run_client (int argc, char **argv)
 
 #define FLOOR_MESSAGE 64
 
-/* Waits for the peer's message the way libpyro does (pyro-wait.c): a
- * brief spin, then sleep.  With LIBPYRO_SPIN_USEC=0 it only sleeps. */
-static void
-floor_wait (GSocket *socket, PyroSpin *spin)
+/* One look of a spin for receive_exactly(): as libpyro's connections
+ * look (pyro-channel.c), the look is the read itself. */
+typedef struct
 {
-  pyro_socket_wait_readable (socket, spin, -1, NULL, NULL);
+  int    fd;
+  char  *buffer;
+  gsize  size;
+  gsize  got;
+} FloorLook;
+
+static gboolean
+floor_look (gpointer data)
+{
+  FloorLook *look = data;
+  gssize n = recv (look->fd, look->buffer + look->got, look->size - look->got, MSG_DONTWAIT);
+
+  if (n > 0)
+    look->got += n;
+  /* Done looking when bytes came, at the end of the stream, or on an
+   * error: the receive below then reports the latter two. */
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Receives exactly @size bytes into @buffer, waiting for them the way
+ * libpyro waits (pyro-wait.c, pyro-channel.c): a brief spin whose looks
+ * are reads, then sleep (only sleep with LIBPYRO_SPIN_USEC=0).  FALSE on
+ * end of file, an error, or nothing within @timeout_usec (-1: forever). */
+static gboolean
+receive_exactly (GSocket *socket, PyroSpin *spin, gint64 timeout_usec,
+                 char *buffer, gsize size, GError **error)
+{
+  FloorLook look = { g_socket_get_fd (socket), buffer, size, 0 };
+
+  if (!pyro_spin_wait (socket, spin, floor_look, &look, timeout_usec, NULL, error))
+    return FALSE;
+  while (look.got < size)
+    {
+      gssize n = g_socket_receive (socket, buffer + look.got, size - look.got, NULL, error);
+      if (n <= 0)
+        return FALSE;
+      look.got += n;
+    }
+  return TRUE;
 }
 
 /* The echoing end of the floor measurement: sends back every message. */
@@ -565,39 +604,18 @@ floor_echo (GSocket *listener)
   if (socket == NULL)
     return;
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  for (;;)
-    {
-      gsize got = 0;
-      floor_wait (socket, &spin);
-      while (got < sizeof buffer)
-        {
-          gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, NULL);
-          if (n <= 0)
-            return;
-          got += n;
-        }
-      if (g_socket_send (socket, buffer, sizeof buffer, NULL, NULL) != sizeof buffer)
-        return;
-    }
+  while (receive_exactly (socket, &spin, -1, buffer, sizeof buffer, NULL) &&
+         g_socket_send (socket, buffer, sizeof buffer, NULL, NULL) == sizeof buffer)
+    ;
 }
 
 static gboolean
 floor_round_trip (GSocket *socket, PyroSpin *spin, GError **error)
 {
   char buffer[FLOOR_MESSAGE] = { 0 };
-  gsize got = 0;
 
-  if (g_socket_send (socket, buffer, sizeof buffer, NULL, error) != sizeof buffer)
-    return FALSE;
-  floor_wait (socket, spin);
-  while (got < sizeof buffer)
-    {
-      gssize n = g_socket_receive (socket, buffer + got, sizeof buffer - got, NULL, error);
-      if (n <= 0)
-        return FALSE;
-      got += n;
-    }
-  return TRUE;
+  return g_socket_send (socket, buffer, sizeof buffer, NULL, error) == sizeof buffer &&
+         receive_exactly (socket, spin, -1, buffer, sizeof buffer, error);
 }
 
 static int
@@ -675,26 +693,6 @@ run_floor (double seconds)
 /* The client never waits longer than this for an answer: a server that
  * died must not hang the benchmark. */
 #define CONNECT_FLOOR_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
-
-/* Receives exactly @size bytes into @buffer, waiting as libpyro waits;
- * FALSE on end of file or an error. */
-static gboolean
-receive_exactly (GSocket *socket, PyroSpin *spin, gint64 timeout_usec,
-                 char *buffer, gsize size, GError **error)
-{
-  gsize got = 0;
-
-  while (got < size)
-    {
-      if (!pyro_socket_wait_readable (socket, spin, timeout_usec, NULL, error))
-        return FALSE;
-      gssize n = g_socket_receive (socket, buffer + got, size - got, NULL, error);
-      if (n <= 0)
-        return FALSE;
-      got += n;
-    }
-  return TRUE;
-}
 
 static gboolean
 send_exactly (GSocket *socket, const char *buffer, gsize size, GError **error)
