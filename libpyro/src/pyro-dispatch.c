@@ -18,6 +18,7 @@ struct _PyroSession
   PyroDaemon *daemon;
   /* PyroRegistration* (a reference) -> its instance for this connection */
   GHashTable *instances;
+  GVariant   *last_args;  /* see pyro_dispatch_call_text() */
 };
 
 typedef struct
@@ -53,6 +54,7 @@ pyro_session_free (PyroSession *session)
   /* Streams this connection opened now linger (Pyro4's ITER_STREAM_LINGER). */
   pyro_stream_table_release_owner (pyro_daemon_get_streams (session->daemon), session);
   g_hash_table_unref (session->instances);
+  g_clear_pointer (&session->last_args, g_variant_unref);
   g_free (session);
 }
 
@@ -903,6 +905,23 @@ pyro_dispatch_batch_text (PyroSession *session,
   return TRUE;
 }
 
+/* Argument tuples up to this size are kept until the next call. */
+#define KEEP_ARGS_MAX 4096
+
+/* Keeps a small argument tuple of @call until the connection's next call.
+ * GLib forgets what it knows of a tuple type (such as "(xx)") along with
+ * the last value of that type, and works it out again, under a global
+ * lock, for the next one; a connection mostly calls the same methods.
+ * (The batch path keeps its previous tuple for the same reason.) */
+static void
+keep_small_args (PyroSession *session, PlannedCall *call)
+{
+  if (g_variant_get_size (call->args) > KEEP_ARGS_MAX)
+    return;
+  g_clear_pointer (&session->last_args, g_variant_unref);
+  session->last_args = g_steal_pointer (&call->args);
+}
+
 PyroDispatchOutcome
 pyro_dispatch_call_text (PyroSession *session,
                          const char  *body,
@@ -931,6 +950,7 @@ pyro_dispatch_call_text (PyroSession *session,
     g_string_truncate (reply, start);
   if (!ok)
     *where = qualified_name (reg->klass, call.method->name);
+  keep_small_args (session, &call);
   planned_call_clear (&call);
   return ok ? PYRO_DISPATCH_DONE : PYRO_DISPATCH_FAILED;
 }
