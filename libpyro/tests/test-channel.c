@@ -404,16 +404,6 @@ assert_still_works (Pair *pair, gsize body_size)
   assert_nothing_more (pair->channel);
 }
 
-static void
-assert_error_is (const GError *error, GQuark domain, int code, const char *pattern)
-{
-  g_assert_nonnull (error);
-  if (error->domain != domain || error->code != code || !g_pattern_match_simple (pattern, error->message))
-    g_error ("expected error %s/%d matching \"%s\", got %s/%d \"%s\"",
-             g_quark_to_string (domain), code, pattern,
-             g_quark_to_string (error->domain), error->code, error->message);
-}
-
 /* ---- 1. pipelined messages ---------------------------------------------------- */
 
 /* Two messages in one send are read one by one; the second waits in the
@@ -691,7 +681,7 @@ read_reset (ResetKind kind, gboolean spinning)
   if (thread != NULL)
     g_thread_join (thread);
   g_assert_null (got);
-  assert_error_is (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "receiving: connection lost: *");
+  pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "receiving: connection lost: *");
   /* Woken from a 0.1 s sleep, a wait has spun or not as the scheduler
    * had it: only the other waits are certain. */
   if (kind != RESET_WHILE_WAITING)
@@ -930,7 +920,7 @@ test_write_closed (Pair *pair, gconstpointer data)
 
   g_assert_true (g_socket_close (pair->theirs, NULL));
   g_assert_false (pyro_channel_write (pair->channel, msg, NULL, NULL, &error));
-  assert_error_is (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "sending: connection lost: *");
+  pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "sending: connection lost: *");
 
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_cancellable_cancel (cancellable);

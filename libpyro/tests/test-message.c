@@ -52,16 +52,6 @@ bytes_repeat (char c, gsize n)
   return g_bytes_new_take (data, n);
 }
 
-static void
-assert_error_matches (const GError *error, GQuark domain, int code, const char *pattern)
-{
-  g_assert_nonnull (error);
-  if (error->domain != domain || error->code != code || !g_pattern_match_simple (pattern, error->message))
-    g_error ("expected error %s/%d matching \"%s\", got %s/%d \"%s\"",
-             g_quark_to_string (domain), code, pattern,
-             g_quark_to_string (error->domain), error->code, error->message);
-}
-
 static PyroMessage *
 read_from_bytes (GBytes *wire, gsize max_size, GBytes *hmac_key, GError **error)
 {
@@ -529,7 +519,7 @@ test_decode_examples (void)
 
       g_autoptr(GError) error = NULL;
       g_assert_null (pyro_message_read (in, 0, key, NULL, &error));
-      assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "connection closed");
+      pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, "connection closed");
     }
 }
 
@@ -642,8 +632,8 @@ test_header_errors (void)
       else
         {
           g_assert_false (decoded);
-          assert_error_matches (decode_error, PYRO_ERROR, cases[i].code, cases[i].message);
-          assert_error_matches (error, PYRO_ERROR, cases[i].code, cases[i].message);
+          pyro_test_assert_error_matches (decode_error, PYRO_ERROR, cases[i].code, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, cases[i].code, cases[i].message);
           g_assert_null (msg);
         }
     }
@@ -667,7 +657,7 @@ test_too_large_announced (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroMessage) msg = pyro_message_read (in, 4096, NULL, NULL, &error);
   g_assert_null (msg);
-  assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
+  pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
                         "message too large (2147483647 bytes announced, max 4096)");
   /* Nothing was read beyond the header. */
   g_assert_cmpint (g_seekable_tell (G_SEEKABLE (in)), ==, PYRO_HEADER_SIZE);
@@ -702,7 +692,7 @@ test_max_size_boundary (void)
       else
         {
           g_assert_null (msg);
-          assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE, cases[i].message);
         }
     }
 }
@@ -731,7 +721,7 @@ test_truncated (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(PyroMessage) msg = read_from_bytes (bytes, 0, NULL, &error);
       g_assert_null (msg);
-      assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, cases[i].message);
+      pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_CONNECTION_CLOSED, cases[i].message);
     }
 }
 
@@ -782,7 +772,7 @@ test_read_stream_errors (void)
         g_autoptr(GError) error = NULL;
         g_autoptr(PyroMessage) msg = pyro_message_read (in, 0, NULL, NULL, &error);
         g_assert_null (msg);
-        assert_error_matches (error, case_domain (c), c->code, c->read_message);
+        pyro_test_assert_error_matches (error, case_domain (c), c->code, c->read_message);
       }
 }
 
@@ -829,7 +819,7 @@ test_write_stream_errors (void)
       ((TestOutputStream *) out)->error = g_error_new_literal (G_IO_ERROR, c->io_code, c->io_message);
       g_autoptr(GError) error = NULL;
       g_assert_false (pyro_message_write (out, msg, NULL, NULL, &error));
-      assert_error_matches (error, case_domain (c), c->code, c->write_message);
+      pyro_test_assert_error_matches (error, case_domain (c), c->code, c->write_message);
     }
 }
 
@@ -849,7 +839,7 @@ test_write_too_large (void)
   g_autoptr(GOutputStream) out = g_object_new (test_output_stream_get_type (), NULL);
   g_autoptr(GError) error = NULL;
   g_assert_false (pyro_message_write (out, msg, NULL, NULL, &error));
-  assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
+  pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
                         "message too large (2147483648 bytes, the protocol allows at most 2147483647)");
   g_assert_cmpuint (((TestOutputStream *) out)->calls, ==, 0);
 }
@@ -961,7 +951,7 @@ test_annotation_errors (void)
       if (cases[i].message != NULL)
         {
           g_assert_null (msg);
-          assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
         }
       else
         {
@@ -1051,7 +1041,7 @@ test_hmac (void)
       else
         {
           g_assert_null (msg);
-          assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_SECURITY, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_SECURITY, cases[i].message);
         }
     }
 }
@@ -1185,7 +1175,7 @@ test_compressed (void)
           pyro_test_assert_bytes_equal (msg->body, text);
         }
       else
-        assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
+        pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
                               "message too large (compressed body of * bytes inflates beyond the max of *)");
     }
 }
@@ -1204,7 +1194,7 @@ test_zip_bomb (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroMessage) msg = read_from_bytes (wire, 1 << 20, NULL, &error);
   g_assert_null (msg);
-  assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
+  pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
                         "message too large (compressed body of * bytes inflates beyond the max of 1048576)");
 }
 
@@ -1249,7 +1239,7 @@ test_compressed_errors (void)
       else
         {
           g_assert_null (msg);
-          assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
         }
     }
 }
@@ -1456,7 +1446,7 @@ test_marshal_parse (void)
       else
         {
           g_assert_null (text);
-          assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
+          pyro_test_assert_error_matches (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, cases[i].message);
         }
     }
 }

@@ -584,3 +584,15 @@ pyro_test_assert_bytes_equal (GBytes *got, GBytes *expected)
   const void *expected_data = g_bytes_get_data (expected, &expected_len);
   g_assert_cmpmem (got_data, got_len, expected_data, expected_len);
 }
+
+/* ---- errors --------------------------------------------------------------- */
+
+void
+pyro_test_assert_error_matches (const GError *error, GQuark domain, int code, const char *pattern)
+{
+  g_assert_nonnull (error);
+  if (error->domain != domain || error->code != code || !g_pattern_match_simple (pattern, error->message))
+    g_error ("expected error %s/%d matching \"%s\", got %s/%d \"%s\"",
+             g_quark_to_string (domain), code, pattern,
+             g_quark_to_string (error->domain), error->code, error->message);
+}

@@ -213,6 +213,13 @@ void pyro_test_loadavg_create (PyroTestLoadavg *files);
 void pyro_test_loadavg_remove (PyroTestLoadavg *files);
 
 /**
+ * Asserts that @error is set, of @domain and @code, and that its message
+ * matches the glob @pattern (g_pattern_match_simple()); the failure says
+ * what came instead.
+ */
+void pyro_test_assert_error_matches (const GError *error, GQuark domain, int code, const char *pattern);
+
+/**
  * Asserts that @got holds the same bytes as @expected (the first
  * difference shows in the failure message).
  */
