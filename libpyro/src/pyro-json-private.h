@@ -64,4 +64,11 @@ void pyro_json_write_string (GString *out, const char *text);
  * string (a control character, '"' or '\\'), or @end; *@non_ascii is set
  * if a byte before it is beyond ASCII.  (For pyro-wire.c.) */
 const char *pyro_json_scan_plain (const char *p, const char *end, gboolean *non_ascii);
+
+/* The integer part of a JSON number at @p: "0", or a digit 1-9 and more
+ * digits.  Its value goes to *@magnitude, and *@overflow is set when it
+ * does not fit in 64 bits (*@magnitude then holds the digits before).
+ * Returns the first byte after it, or @p when no digit is there.  (For
+ * the general parser and pyro-wire.c alike.) */
+const char *pyro_json_scan_integer (const char *p, const char *end, guint64 *magnitude, gboolean *overflow);
 G_END_DECLS

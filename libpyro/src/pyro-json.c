@@ -81,6 +81,25 @@ pyro_json_scan_plain (const char *p, const char *end, gboolean *non_ascii)
   return scan_plain (p, end, non_ascii);
 }
 
+const char *
+pyro_json_scan_integer (const char *p, const char *end, guint64 *magnitude, gboolean *overflow)
+{
+  *magnitude = 0;
+  *overflow = FALSE;
+  if (p < end && *p == '0')
+    return p + 1;
+  for (; p < end && g_ascii_isdigit (*p); p++)
+    {
+      guint digit = *p - '0';
+
+      if (*magnitude > (G_MAXUINT64 - digit) / 10)
+        *overflow = TRUE;
+      else if (!*overflow)
+        *magnitude = *magnitude * 10 + digit;
+    }
+  return p;
+}
+
 typedef struct
 {
   const char *start;    /* the whole text, for error offsets */
@@ -215,8 +234,8 @@ parse_number (Parser *P)
   const char *q = P->p;
   gboolean negative = FALSE;
   gboolean is_float = FALSE;
-  gboolean overflow = FALSE;
-  guint64 magnitude = 0;
+  gboolean overflow;
+  guint64 magnitude;
 
   if (*q == '-')
     {
@@ -229,19 +248,9 @@ parse_number (Parser *P)
         }
     }
 
-  if (q < P->end && *q == '0')
-    q++;
-  else if (q < P->end && g_ascii_isdigit (*q))
-    for (; q < P->end && g_ascii_isdigit (*q); q++)
-      {
-        guint digit = *q - '0';
-
-        if (magnitude > (G_MAXUINT64 - digit) / 10)
-          overflow = TRUE;
-        else
-          magnitude = magnitude * 10 + digit;
-      }
-  else
+  const char *digits = q;
+  q = pyro_json_scan_integer (q, P->end, &magnitude, &overflow);
+  if (q == digits)
     {
       fail_expected (P, q, "a digit");
       return NULL;

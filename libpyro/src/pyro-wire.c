@@ -177,25 +177,17 @@ read_number (PyroWire *w, gint64 *integer, double *real, gboolean *is_real)
 {
   const char *begin, *q;
   gboolean negative;
-  guint64 magnitude = 0;
+  guint64 magnitude;
 
   skip_space (w);
   begin = q = w->p;
   negative = (q < w->end && *q == '-');
   if (negative)
     q++;
-  if (q < w->end && *q == '0')
-    q++;
-  else if (q < w->end && g_ascii_isdigit (*q))
-    for (; q < w->end && g_ascii_isdigit (*q); q++)
-      {
-        guint digit = *q - '0';
-
-        if (magnitude > (G_MAXUINT64 - digit) / 10)
-          return FALSE;
-        magnitude = magnitude * 10 + digit;
-      }
-  else
+  const char *digits = q;
+  gboolean overflow;
+  q = pyro_json_scan_integer (q, w->end, &magnitude, &overflow);
+  if (q == digits || overflow)
     return FALSE;
 
   *is_real = FALSE;
