@@ -40,7 +40,7 @@ daemon_get_metadata (gpointer self, GVariant *args, PyroInvocation *invocation, 
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON, "unknown object '%s'", object_id);
       return NULL;
     }
-  return pyro_class_metadata_variant (reg->klass);
+  return g_variant_ref (reg->metadata);
 }
 
 /* Item streams are served by the streams table (pyro-stream.c); until a

@@ -18,6 +18,8 @@ typedef struct
   gpointer         instance;      /* register_object(): the object; else the single instance */
   gpointer         class_data;
   GMutex           single_lock;   /* guards making the single instance */
+  GVariant        *metadata;      /* the class's metadata (a{sv}), made once */
+  char            *metadata_json; /* the same as JSON text, for every CONNECTOK */
 } PyroRegistration;
 
 struct _PyroInvocation
@@ -38,11 +40,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PyroRegistration, pyro_registration_unref)
 
 /* (transfer full) (nullable): the registration of @object_id, or NULL */
 PyroRegistration *pyro_daemon_lookup (PyroDaemon *daemon, const char *object_id);
-
-/* The metadata of @klass, Pyro4's dict
- * {"methods": [...], "oneway": [...], "attrs": [...]} as an "a{sv}".
- * (transfer floating) */
-GVariant *pyro_class_metadata_variant (const PyroClass *klass);
 
 /* For the Pyro.Daemon object: the registered ids ("as") and a one-line
  * description ("s"). (transfer floating) */

@@ -7,6 +7,7 @@
  * Pyro4's own CONNECTFAIL text instead of being left waiting.
  */
 #include "pyro-daemon-private.h"
+#include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-stream-private.h"
 
@@ -68,6 +69,8 @@ pyro_registration_unref (PyroRegistration *registration)
       registration->klass->instance_new != NULL && registration->klass->instance_free != NULL)
     registration->klass->instance_free (registration->instance);
   g_mutex_clear (&registration->single_lock);
+  g_variant_unref (registration->metadata);
+  g_free (registration->metadata_json);
   g_free (registration->object_id);
   g_free (registration);
 }
@@ -98,6 +101,38 @@ class_is_valid (const PyroClass *klass, GError **error)
         return FALSE;
       }
   return TRUE;
+}
+
+static GVariant *
+name_list (const PyroClass *klass, gboolean methods, gboolean oneway_only)
+{
+  GVariantBuilder names;
+  g_variant_builder_init (&names, G_VARIANT_TYPE_STRING_ARRAY);
+  if (methods)
+    {
+      for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
+        if (!oneway_only || (m->flags & PYRO_METHOD_ONEWAY))
+          g_variant_builder_add (&names, "s", m->name);
+    }
+  else
+    {
+      for (const PyroAttribute *a = klass->attributes; a != NULL && a->name != NULL; a++)
+        g_variant_builder_add (&names, "s", a->name);
+    }
+  return g_variant_builder_end (&names);
+}
+
+/* Pyro4's metadata dict {"methods": [...], "oneway": [...], "attrs": [...]}
+ * for @klass, as an "a{sv}". (transfer floating) */
+static GVariant *
+class_metadata (const PyroClass *klass)
+{
+  GVariantBuilder meta;
+  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&meta, "{sv}", "methods", name_list (klass, TRUE, FALSE));
+  g_variant_builder_add (&meta, "{sv}", "oneway", name_list (klass, TRUE, TRUE));
+  g_variant_builder_add (&meta, "{sv}", "attrs", name_list (klass, FALSE, FALSE));
+  return g_variant_builder_end (&meta);
 }
 
 static PyroUri *
@@ -138,6 +173,12 @@ register_common (PyroDaemon      *daemon,
   g_mutex_init (&reg->single_lock);
   reg->object_id = g_strdup (id);
   reg->klass = klass;
+  /* A class table never changes, so neither does its metadata: made here
+   * once instead of on every handshake (where it was most of the work). */
+  reg->metadata = g_variant_ref_sink (class_metadata (klass));
+  GString *json = g_string_new (NULL);
+  pyro_json_write_variant (json, reg->metadata, NULL);
+  reg->metadata_json = g_string_free (json, FALSE);
   reg->is_class = is_class;
   if (is_class)
     reg->class_data = data;
@@ -224,36 +265,6 @@ pyro_daemon_describe (PyroDaemon *daemon)
                      "Servertype: <libpyro threadpool on %s:%u; %u workers>",
                      daemon->host, daemon->port, g_hash_table_size (daemon->objects),
                      daemon->host, daemon->port, daemon->n_workers));
-}
-
-static GVariant *
-name_list (const PyroClass *klass, gboolean methods, gboolean oneway_only)
-{
-  GVariantBuilder names;
-  g_variant_builder_init (&names, G_VARIANT_TYPE_STRING_ARRAY);
-  if (methods)
-    {
-      for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
-        if (!oneway_only || (m->flags & PYRO_METHOD_ONEWAY))
-          g_variant_builder_add (&names, "s", m->name);
-    }
-  else
-    {
-      for (const PyroAttribute *a = klass->attributes; a != NULL && a->name != NULL; a++)
-        g_variant_builder_add (&names, "s", a->name);
-    }
-  return g_variant_builder_end (&names);
-}
-
-GVariant *
-pyro_class_metadata_variant (const PyroClass *klass)
-{
-  GVariantBuilder meta;
-  g_variant_builder_init (&meta, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&meta, "{sv}", "methods", name_list (klass, TRUE, FALSE));
-  g_variant_builder_add (&meta, "{sv}", "oneway", name_list (klass, TRUE, TRUE));
-  g_variant_builder_add (&meta, "{sv}", "attrs", name_list (klass, FALSE, FALSE));
-  return g_variant_builder_end (&meta);
 }
 
 /* ---- HMAC and proxies to our objects ------------------------------------- */

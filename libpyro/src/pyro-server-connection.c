@@ -154,9 +154,8 @@ handshake (ServerConnection *sc)
           send_connect_fail (sc, msg->seq, TRUE, reason);
           return FALSE;
         }
-      g_autoptr(GVariant) meta = g_variant_ref_sink (pyro_class_metadata_variant (reg->klass));
       g_string_append (reply, ", \"meta\": ");
-      pyro_json_write_variant (reply, meta, NULL);
+      g_string_append (reply, reg->metadata_json);
       flags = PYRO_FLAG_META_ON_CONNECT;
     }
   g_string_append_c (reply, '}');
