@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "testutil.h"
 
@@ -561,6 +562,40 @@ test_daemon_object (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (pyro_error_get_remote_class (error), ==, "Pyro4.errors.DaemonError");
 }
 
+/* ---- a daemon on a Unix socket ------------------------------------------------ */
+
+/* Pyro4's "./u:PATH" URIs: the proxy connects to the socket file. */
+static void
+test_unix_socket (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pyro-unix-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "daemon.sock", NULL);
+  g_autofree char *where = g_strconcat ("unix:", path, NULL);
+  const char *args[] = { where, NULL };
+  g_autofree char *uri_text = NULL;
+  GSubprocess *server = pyro_test_start_python_server ("pyserver.py", args, &uri_text);
+
+  g_autofree char *expected = g_strdup_printf ("PYRO:types@./u:%s", path);
+  g_assert_cmpstr (uri_text, ==, expected);
+  {
+    g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri_text);
+    g_autoptr(GVariant) sum = call (proxy, "add", "(20, 22)", "i");
+    g_assert_cmpint (g_variant_get_int32 (sum), ==, 42);
+  }
+  pyro_test_stop_process (server, 10);
+  g_object_unref (server);
+
+  /* The socket file may stay behind a stopped daemon; nobody answers there. */
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri_text);
+  g_assert_false (pyro_proxy_connect (proxy, NULL, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+  g_assert_nonnull (strstr (error->message, "cannot connect to PYRO:types@./u:"));
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -585,5 +620,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (tests); i++)
     g_test_add (tests[i].path, Fixture, NULL, fixture_setup, tests[i].func, fixture_teardown);
+  g_test_add_func ("/pyro/interop-pyserver/unix-socket", test_unix_socket);
   return g_test_run ();
 }

@@ -154,8 +154,12 @@ class PercallCounter(Counter):
 
 
 def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    daemon = CountingDaemon(host="localhost", port=port)
+    # argv[1]: a TCP port (default 0, any), or "unix:PATH" for a Unix socket
+    where = sys.argv[1] if len(sys.argv) > 1 else "0"
+    if where.startswith("unix:"):
+        daemon = CountingDaemon(unixsocket=where[len("unix:"):])
+    else:
+        daemon = CountingDaemon(host="localhost", port=int(where))
     uri = daemon.register(Types(daemon), "types")
     daemon.register(SingleCounter, "single")
     daemon.register(SessionCounter, "session")

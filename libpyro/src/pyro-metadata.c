@@ -1,0 +1,191 @@
+/* pyro-metadata.c: reading the metadata a daemon sends with CONNECTOK.
+ *
+ * Every new proxy reads one CONNECTOK, so for a client that connects,
+ * calls once and closes, this is a good part of the work of a call.
+ * Building a JSON tree of a dozen nodes only to copy the names out of it
+ * cost more than the rest of the connect in user space; so the common
+ * body is read straight from the text (pyro-wire.c's cursor), and only
+ * anything unusual goes through the general JSON parser.  Both give the
+ * same sets; test-metadata checks that they do.
+ */
+#include "pyro-metadata-private.h"
+#include "pyro-json-private.h"
+#include "pyro-wire-private.h"
+
+#include <string.h>
+
+/* The three lists, in the order of PyroMetadata's fields. */
+static const char *const list_keys[3] = { "methods", "oneway", "attrs" };
+
+static GHashTable *
+new_name_set (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+void
+pyro_metadata_clear (PyroMetadata *meta)
+{
+  g_clear_pointer (&meta->methods, g_hash_table_unref);
+  g_clear_pointer (&meta->oneway, g_hash_table_unref);
+  g_clear_pointer (&meta->attrs, g_hash_table_unref);
+}
+
+/* ---- the general path: through a JSON tree --------------------------------- */
+
+static GHashTable *
+name_set (JsonObject *dict, const char *key)
+{
+  GHashTable *set = new_name_set ();
+  JsonNode *list = json_object_get_member (dict, key);
+  if (list != NULL && JSON_NODE_HOLDS_ARRAY (list))
+    {
+      JsonArray *array = json_node_get_array (list);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *name = json_array_get_element (array, i);
+          if (json_node_get_value_type (name) == G_TYPE_STRING)
+            g_hash_table_add (set, g_strdup (json_node_get_string (name)));
+        }
+    }
+  return set;
+}
+
+gboolean
+pyro_metadata_read_general (PyroMetadata *meta, const char *text, gsize len, GError **error)
+{
+  g_autoptr(JsonNode) body = pyro_json_parse (text, len, error);
+  if (body == NULL)
+    return FALSE;
+
+  pyro_metadata_clear (meta);
+  JsonObject *reply = JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
+  JsonNode *node = reply ? json_object_get_member (reply, "meta") : NULL;
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return TRUE;
+  JsonObject *dict = json_node_get_object (node);
+  meta->methods = name_set (dict, list_keys[0]);
+  meta->oneway = name_set (dict, list_keys[1]);
+  meta->attrs = name_set (dict, list_keys[2]);
+  return TRUE;
+}
+
+/* ---- the direct path: straight from the text ------------------------------- */
+
+/* TRUE if the @len bytes at @start (a key read from the text) are @key. */
+static gboolean
+key_is (const char *start, gsize len, const char *key)
+{
+  return len == strlen (key) && memcmp (start, key, len) == 0;
+}
+
+/* A JSON list of plain strings, added to @set; FALSE for anything else. */
+static gboolean
+read_name_list (PyroWire *w, GHashTable *set)
+{
+  const char *name;
+  gsize len;
+
+  if (!pyro_wire_take (w, '['))
+    return FALSE;
+  if (pyro_wire_take (w, ']'))
+    return TRUE;
+  do
+    {
+      if (!pyro_wire_read_plain_string (w, &name, &len))
+        return FALSE;
+      g_hash_table_add (set, g_strndup (name, len));
+    }
+  while (pyro_wire_take (w, ','));
+  return pyro_wire_take (w, ']');
+}
+
+/* {"methods": [...], "oneway": [...], "attrs": [...]}, keys in any order
+ * and each at most once, into @sets; FALSE for anything else. */
+static gboolean
+read_meta_dict (PyroWire *w, GHashTable *sets[3])
+{
+  gboolean seen[3] = { FALSE, FALSE, FALSE };
+
+  if (!pyro_wire_take (w, '{'))
+    return FALSE;
+  if (pyro_wire_take (w, '}'))
+    return TRUE;
+  do
+    {
+      const char *key;
+      gsize len, i;
+      if (!pyro_wire_read_plain_string (w, &key, &len) || !pyro_wire_take (w, ':'))
+        return FALSE;
+      for (i = 0; i < 3 && !key_is (key, len, list_keys[i]); i++)
+        ;
+      if (i == 3 || seen[i] || !read_name_list (w, sets[i]))
+        return FALSE;
+      seen[i] = TRUE;
+    }
+  while (pyro_wire_take (w, ','));
+  return pyro_wire_take (w, '}');
+}
+
+/* The body {"handshake": <plain string>, "meta": {...}}, keys in any order
+ * and each at most once; *@has_meta says whether "meta" was there. */
+static gboolean
+read_body (PyroWire *w, GHashTable *sets[3], gboolean *has_meta)
+{
+  gboolean has_handshake = FALSE;
+
+  *has_meta = FALSE;
+  if (!pyro_wire_take (w, '{'))
+    return FALSE;
+  do
+    {
+      const char *key, *value;
+      gsize len, value_len;
+      gboolean ok;
+      if (!pyro_wire_read_plain_string (w, &key, &len) || !pyro_wire_take (w, ':'))
+        return FALSE;
+      if (key_is (key, len, "handshake") && !has_handshake)
+        ok = has_handshake = pyro_wire_read_plain_string (w, &value, &value_len);
+      else if (key_is (key, len, "meta") && !*has_meta)
+        ok = *has_meta = read_meta_dict (w, sets);
+      else
+        ok = FALSE;
+      if (!ok)
+        return FALSE;
+    }
+  while (pyro_wire_take (w, ','));
+  return pyro_wire_take (w, '}') && pyro_wire_at_end (w);
+}
+
+gboolean
+pyro_metadata_read_direct (PyroMetadata *meta, const char *text, gsize len)
+{
+  GHashTable *sets[3] = { new_name_set (), new_name_set (), new_name_set () };
+  gboolean has_meta;
+  PyroWire w;
+
+  pyro_wire_init (&w, text, len);
+  gboolean ok = read_body (&w, sets, &has_meta);
+  pyro_wire_clear (&w);
+
+  if (ok)
+    {
+      pyro_metadata_clear (meta);
+      if (has_meta)
+        {
+          meta->methods = g_steal_pointer (&sets[0]);
+          meta->oneway = g_steal_pointer (&sets[1]);
+          meta->attrs = g_steal_pointer (&sets[2]);
+        }
+    }
+  for (int i = 0; i < 3; i++)
+    g_clear_pointer (&sets[i], g_hash_table_unref);
+  return ok;
+}
+
+gboolean
+pyro_metadata_read (PyroMetadata *meta, const char *text, gsize len, GError **error)
+{
+  return pyro_metadata_read_direct (meta, text, len) ||
+         pyro_metadata_read_general (meta, text, len, error);
+}
