@@ -509,6 +509,11 @@ start_listening (PyroDaemon *daemon, guint16 port, GError **error)
   g_socket_set_blocking (daemon->listener, FALSE);
   daemon->accept_source = g_socket_create_source (daemon->listener, G_IO_IN, NULL);
   g_source_set_callback (daemon->accept_source, G_SOURCE_FUNC (on_incoming), daemon, NULL);
+  /* While a source is dispatched, GLib takes its fd out of the context's
+   * poll set and puts it back afterwards, waking the context each time
+   * (two writes to its eventfd, one more poll() and a read per accept).
+   * on_incoming() never iterates the context, so that guard is not needed. */
+  g_source_set_can_recurse (daemon->accept_source, TRUE);
   g_source_attach (daemon->accept_source, daemon->context);
   return TRUE;
 }

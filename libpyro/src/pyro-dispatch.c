@@ -801,20 +801,14 @@ read_request_body (PyroSession    *session,
     return FALSE;
   do
     {
-      const char *key, *value;
-      gsize key_len, value_len;
-      guint k;
+      const char *value;
+      gsize value_len;
 
-      if (!pyro_wire_read_plain_string (wire, &key, &key_len) || !pyro_wire_take (wire, ':'))
-        return FALSE;
-      for (k = 0; k < G_N_ELEMENTS (keys); k++)
-        if (strlen (keys[k]) == key_len && memcmp (keys[k], key, key_len) == 0)
-          break;
       /* Unknown or repeated keys, and the object after the params, are
        * left to the general path. */
-      if (k == G_N_ELEMENTS (keys) || (seen & (1u << k)) || (k == 2 && head->reg == NULL))
+      int k = pyro_wire_read_key (wire, keys, G_N_ELEMENTS (keys), &seen);
+      if (k < 0 || (k == 2 && head->reg == NULL))
         return FALSE;
-      seen |= 1u << k;
 
       switch (k)
         {

@@ -72,13 +72,6 @@ pyro_metadata_read_general (PyroMetadata *meta, const char *text, gsize len, GEr
 
 /* ---- the direct path: straight from the text ------------------------------- */
 
-/* TRUE if the @len bytes at @start (a key read from the text) are @key. */
-static gboolean
-key_is (const char *start, gsize len, const char *key)
-{
-  return len == strlen (key) && memcmp (start, key, len) == 0;
-}
-
 /* A JSON list of plain strings, added to @set; FALSE for anything else. */
 static gboolean
 read_name_list (PyroWire *w, GHashTable *set)
@@ -105,7 +98,7 @@ read_name_list (PyroWire *w, GHashTable *set)
 static gboolean
 read_meta_dict (PyroWire *w, GHashTable *sets[3])
 {
-  gboolean seen[3] = { FALSE, FALSE, FALSE };
+  guint seen = 0;
 
   if (!pyro_wire_take (w, '{'))
     return FALSE;
@@ -113,15 +106,9 @@ read_meta_dict (PyroWire *w, GHashTable *sets[3])
     return TRUE;
   do
     {
-      const char *key;
-      gsize len, i;
-      if (!pyro_wire_read_plain_string (w, &key, &len) || !pyro_wire_take (w, ':'))
+      int i = pyro_wire_read_key (w, list_keys, G_N_ELEMENTS (list_keys), &seen);
+      if (i < 0 || !read_name_list (w, sets[i]))
         return FALSE;
-      for (i = 0; i < 3 && !key_is (key, len, list_keys[i]); i++)
-        ;
-      if (i == 3 || seen[i] || !read_name_list (w, sets[i]))
-        return FALSE;
-      seen[i] = TRUE;
     }
   while (pyro_wire_take (w, ','));
   return pyro_wire_take (w, '}');
@@ -132,28 +119,22 @@ read_meta_dict (PyroWire *w, GHashTable *sets[3])
 static gboolean
 read_body (PyroWire *w, GHashTable *sets[3], gboolean *has_meta)
 {
-  gboolean has_handshake = FALSE;
+  static const char *const keys[] = { "handshake", "meta" };
+  guint seen = 0;
 
-  *has_meta = FALSE;
   if (!pyro_wire_take (w, '{'))
     return FALSE;
   do
     {
-      const char *key, *value;
-      gsize len, value_len;
-      gboolean ok;
-      if (!pyro_wire_read_plain_string (w, &key, &len) || !pyro_wire_take (w, ':'))
-        return FALSE;
-      if (key_is (key, len, "handshake") && !has_handshake)
-        ok = has_handshake = pyro_wire_read_plain_string (w, &value, &value_len);
-      else if (key_is (key, len, "meta") && !*has_meta)
-        ok = *has_meta = read_meta_dict (w, sets);
-      else
-        ok = FALSE;
-      if (!ok)
+      const char *greeting;
+      gsize len;
+      int i = pyro_wire_read_key (w, keys, G_N_ELEMENTS (keys), &seen);
+      if (i < 0 || (i == 0 && !pyro_wire_read_plain_string (w, &greeting, &len)) ||
+          (i == 1 && !read_meta_dict (w, sets)))
         return FALSE;
     }
   while (pyro_wire_take (w, ','));
+  *has_meta = (seen & 2) != 0;
   return pyro_wire_take (w, '}') && pyro_wire_at_end (w);
 }
 

@@ -15,6 +15,7 @@
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
+#include "pyro-wire-private.h"
 
 #include <string.h>
 
@@ -97,6 +98,92 @@ parse_body (PyroMessage *msg, GError **error)
 
 /* ---- handshake ------------------------------------------------------------ */
 
+/* What a CONNECT asks for. */
+typedef struct
+{
+  char *greeting_json;  /* the client's "handshake" value as JSON text, echoed back */
+  char *object_id;      /* the object whose metadata it wants; "" if it names none */
+  char *object_json;    /* or, when "object" is not a string, its JSON text */
+} ConnectRequest;
+
+static void
+connect_request_clear (ConnectRequest *request)
+{
+  g_clear_pointer (&request->greeting_json, g_free);
+  g_clear_pointer (&request->object_id, g_free);
+  g_clear_pointer (&request->object_json, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ConnectRequest, connect_request_clear)
+
+/* The body every client sends, {"handshake": "hello", "object": "<id>"}
+ * (keys in any order, "object" optional), read straight from the text;
+ * FALSE for anything else, which read_connect_general() then reads. */
+static gboolean
+read_connect_direct (PyroMessage *msg, ConnectRequest *request)
+{
+  static const char *const keys[] = { "handshake", "object" };
+  const char *values[2] = { NULL, "" };
+  gsize lens[2] = { 0, 0 };
+  guint seen = 0;
+  gsize size;
+  const char *text = g_bytes_get_data (msg->body, &size);
+  PyroWire w;
+
+  pyro_wire_init (&w, text, size);
+  gboolean ok = pyro_wire_take (&w, '{');
+  while (ok)
+    {
+      int i = pyro_wire_read_key (&w, keys, G_N_ELEMENTS (keys), &seen);
+      ok = i >= 0 && pyro_wire_read_plain_string (&w, &values[i], &lens[i]);
+      if (!ok || !pyro_wire_take (&w, ','))
+        break;
+    }
+  ok = ok && pyro_wire_take (&w, '}') && pyro_wire_at_end (&w) && (seen & 1);
+  pyro_wire_clear (&w);
+  if (!ok)
+    return FALSE;
+
+  /* A plain string (no escapes) is its own JSON text between quotes. */
+  request->greeting_json = g_strdup_printf ("\"%.*s\"", (int) lens[0], values[0]);
+  request->object_id = g_strndup (values[1], lens[1]);
+  return TRUE;
+}
+
+/* Any other CONNECT body, through a JSON tree; FALSE with @error set
+ * (what CONNECTFAIL says) if it is not a dict with a "handshake" key. */
+static gboolean
+read_connect_general (PyroMessage *msg, ConnectRequest *request, GError **error)
+{
+  g_autoptr(JsonNode) body = parse_body (msg, error);
+  if (body == NULL)
+    return FALSE;
+  JsonObject *dict = JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
+  JsonNode *greeting = dict ? json_object_get_member (dict, "handshake") : NULL;
+  if (greeting == NULL)
+    {
+      g_set_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL, "CONNECT body must be a dict with a 'handshake' key");
+      return FALSE;
+    }
+
+  GString *text = g_string_new (NULL);
+  pyro_json_write_node (text, greeting);
+  request->greeting_json = g_string_free (text, FALSE);
+
+  JsonNode *object = json_object_get_member (dict, "object");
+  if (object == NULL)
+    request->object_id = g_strdup ("");
+  else if (json_node_get_value_type (object) == G_TYPE_STRING)
+    request->object_id = g_strdup (json_node_get_string (object));
+  else
+    {
+      text = g_string_new (NULL);
+      pyro_json_write_node (text, object);
+      request->object_json = g_string_free (text, FALSE);
+    }
+  return TRUE;
+}
+
 static gboolean
 handshake (ServerConnection *sc)
 {
@@ -129,27 +216,23 @@ handshake (ServerConnection *sc)
       return FALSE;
     }
 
-  g_autoptr(JsonNode) body = parse_body (msg, &error);
-  JsonObject *request = (body && JSON_NODE_HOLDS_OBJECT (body)) ? json_node_get_object (body) : NULL;
-  JsonNode *greeting = request ? json_object_get_member (request, "handshake") : NULL;
-  if (greeting == NULL)
+  g_auto(ConnectRequest) request = { NULL, NULL, NULL };
+  if (!read_connect_direct (msg, &request) && !read_connect_general (msg, &request, &error))
     {
-      g_autofree char *reason = error ? g_strdup (error->message)
-                                      : g_strdup ("CONNECT body must be a dict with a 'handshake' key");
-      send_connect_fail (sc, msg->seq, TRUE, reason);
+      send_connect_fail (sc, msg->seq, TRUE, error->message);
       return FALSE;
     }
 
   GString *reply = g_string_new ("{\"handshake\": ");
-  pyro_json_write_node (reply, greeting);
+  g_string_append (reply, request.greeting_json);
   guint16 flags = 0;
   if (msg->flags & PYRO_FLAG_META_ON_CONNECT)
     {
-      const char *object_id = json_object_get_string_member_with_default (request, "object", "");
-      g_autoptr(PyroRegistration) reg = pyro_daemon_lookup (sc->daemon, object_id);
+      g_autoptr(PyroRegistration) reg = request.object_id ? pyro_daemon_lookup (sc->daemon, request.object_id) : NULL;
       if (reg == NULL)
         {
-          g_autofree char *reason = g_strdup_printf ("unknown object '%s'", object_id);
+          g_autofree char *reason = g_strdup_printf ("unknown object '%s'",
+                                                     request.object_id ? request.object_id : request.object_json);
           g_string_free (reply, TRUE);
           send_connect_fail (sc, msg->seq, TRUE, reason);
           return FALSE;

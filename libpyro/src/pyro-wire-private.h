@@ -48,6 +48,11 @@ gboolean pyro_wire_at_end (PyroWire *wire);
  * text (not NUL-terminated), *@len is its length. */
 gboolean pyro_wire_read_plain_string (PyroWire *wire, const char **start, gsize *len);
 
+/* A dict member's key and its colon: returns which of the @n_keys @keys
+ * it is, and marks it in *@seen (bit i for @keys[i]); -1 (declined) for a
+ * key that is none of them, is not plain, or was seen before. */
+int pyro_wire_read_key (PyroWire *wire, const char *const *keys, int n_keys, guint *seen);
+
 /* The next value as a GVariant of @type (NULL: natural mapping).
  * (transfer full) (nullable): NULL when declined; the cursor is then
  * somewhere inside the value. */

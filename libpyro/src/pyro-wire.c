@@ -113,6 +113,25 @@ pyro_wire_read_plain_string (PyroWire *w, const char **start, gsize *len)
   return TRUE;
 }
 
+int
+pyro_wire_read_key (PyroWire *w, const char *const *keys, int n_keys, guint *seen)
+{
+  const char *key;
+  gsize len;
+
+  if (!pyro_wire_read_plain_string (w, &key, &len) || !pyro_wire_take (w, ':'))
+    return -1;
+  for (int i = 0; i < n_keys; i++)
+    if (strlen (keys[i]) == len && memcmp (keys[i], key, len) == 0)
+      {
+        if (*seen & (1u << i))
+          return -1;
+        *seen |= 1u << i;
+        return i;
+      }
+  return -1;
+}
+
 /* The character a one-letter escape stands for; 0 for the others. */
 static char
 simple_escape (char letter)

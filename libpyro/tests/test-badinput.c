@@ -386,9 +386,9 @@ check_memory (guint64 peak_before)
 static void
 setup_thing (PyroDaemon *daemon, gpointer user_data)
 {
-  const BadCase *bc = user_data;
+  const BadCase *bc = user_data;  /* NULL: the defaults */
 
-  if (bc->max_size != 0)
+  if (bc != NULL && bc->max_size != 0)
     pyro_daemon_set_max_message_size (daemon, bc->max_size);
   pyro_test_register (daemon, &thing_class, NULL, "thing");
 }
@@ -561,10 +561,91 @@ test_bad_input (gconstpointer data)
   pyro_test_daemon_stop (td);
 }
 
+/* ---- handshake bodies ------------------------------------------------------------ */
+
+#define THING_META "{\"methods\": [\"add\"], \"oneway\": [], \"attrs\": []}"
+
+/* CONNECT bodies, plain and unusual, and the daemon's exact answer (the
+ * daemon reads the plain ones straight from the text, the rest through a
+ * JSON tree: both must answer alike). */
+static const struct
+{
+  const char *body;
+  gboolean    meta;        /* send the META_ON_CONNECT flag */
+  guint16     reply_type;
+  const char *reply_body;  /* exact JSON; for CONNECTFAIL a part of it */
+} handshake_rows[] = {
+  { CONNECT_BODY, TRUE, CONNECTOK, "{\"handshake\": \"hello\", \"meta\": " THING_META "}" },
+  { "{\"object\":\"thing\",\"handshake\":\"hi\"}", TRUE, CONNECTOK,
+    "{\"handshake\": \"hi\", \"meta\": " THING_META "}" },
+  { "{\"handshake\": \"h\xc3\xa9llo\", \"object\": \"thing\"}", TRUE, CONNECTOK,
+    "{\"handshake\": \"h\xc3\xa9llo\", \"meta\": " THING_META "}" },
+  { CONNECT_BODY, FALSE, CONNECTOK, "{\"handshake\": \"hello\"}" },
+  { "{\"handshake\": \"hello\", \"object\": \"nosuch\"}", FALSE, CONNECTOK, "{\"handshake\": \"hello\"}" },
+  { "{\"handshake\": \"hello\"}", FALSE, CONNECTOK, "{\"handshake\": \"hello\"}" },
+  { "{\"handshake\": [\"hi\", 1, {\"a\": null}], \"object\": \"thing\"}", TRUE, CONNECTOK,
+    "{\"handshake\": [\"hi\", 1, {\"a\": null}], \"meta\": " THING_META "}" },
+  { "{\"handshake\": \"a\\\"b\\n\", \"object\": \"thing\"}", TRUE, CONNECTOK,
+    "{\"handshake\": \"a\\\"b\\n\", \"meta\": " THING_META "}" },
+  { "{\"handshake\": \"hello\", \"object\": \"thing\", \"extra\": 1}", TRUE, CONNECTOK,
+    "{\"handshake\": \"hello\", \"meta\": " THING_META "}" },
+  { "{\"handshake\": \"a\", \"handshake\": \"b\", \"object\": \"thing\"}", TRUE, CONNECTOK,
+    "{\"handshake\": \"b\", \"meta\": " THING_META "}" },
+  { "{\"handshake\": \"hello\", \"object\": \"nosuch\"}", TRUE, CONNECTFAIL, "unknown object 'nosuch'" },
+  { "{\"handshake\": \"hello\"}", TRUE, CONNECTFAIL, "unknown object ''" },
+  { "{\"handshake\": \"hello\", \"object\": 5}", TRUE, CONNECTFAIL, "unknown object '5'" },
+  { "{\"object\": \"thing\"}", TRUE, CONNECTFAIL, "'handshake'" },
+  { "{\"handshake\": \"hello\", \"object\": \"thing\"} x", TRUE, CONNECTFAIL, "invalid JSON" },
+};
+
+static void
+test_handshake_bodies (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (td));
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, PYRO_TEST_TIMEOUT_S);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (handshake_rows); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocketConnection) connection = g_socket_client_connect_to_host (client, "127.0.0.1", port,
+                                                                                 NULL, &error);
+      g_assert_no_error (error);
+      const Wire connect = { .type = CONNECT, .flags = handshake_rows[i].meta ? FLAG_META : 0, .seq = 5,
+                             .body = handshake_rows[i].body };
+      Reply reply = { 0 };
+
+      g_test_message ("row %" G_GSIZE_FORMAT ": %s", i, handshake_rows[i].body);
+      send_wire (connection, &connect);
+      g_assert_true (read_reply (connection, &reply));
+      g_autofree char *body = g_strndup (g_bytes_get_data (reply.body, NULL), g_bytes_get_size (reply.body));
+      g_bytes_unref (reply.body);
+      g_test_message ("reply %u: %s", reply.type, body);
+      g_assert_cmpuint (reply.type, ==, handshake_rows[i].reply_type);
+      g_assert_cmpuint (reply.seq, ==, 5);
+      if (reply.type == CONNECTOK)
+        {
+          g_assert_cmpstr (body, ==, handshake_rows[i].reply_body);
+          g_assert_cmpuint (reply.flags, ==, handshake_rows[i].meta ? FLAG_META : 0);
+          check_still_open (connection);
+        }
+      else
+        {
+          g_assert_nonnull (strstr (body, handshake_rows[i].reply_body));
+          check_closed (connection);
+        }
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    }
+  check_daemon_serves (td);
+  pyro_test_daemon_stop (td);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/pyro/badinput/handshake-bodies", test_handshake_bodies);
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
