@@ -1,10 +1,17 @@
 /* pyro-daemon.c: the daemon's life: listening, registrations, workers, shutdown.
  *
- * Accepting happens in the daemon's GMainContext (a GSocket source).  Each
- * accepted connection is then served, start to end, by one worker thread
- * from a GThreadPool (pyro-server-connection.c), like Pyro4's threaded
- * server; when all workers are busy a new client is refused at once with
- * Pyro4's own CONNECTFAIL text instead of being left waiting.
+ * Each connection is served, start to end, by one worker thread from a
+ * GThreadPool (pyro-server-connection.c), like Pyro4's threaded server;
+ * when all workers are busy a new client is refused at once with Pyro4's
+ * own CONNECTFAIL text instead of being left waiting.
+ *
+ * Who accepts: while the daemon's GMainContext is iterated by somebody
+ * else, a GSocket source in that context accepts and hands each connection
+ * to a worker.  While pyro_daemon_request_loop() runs, the workers accept
+ * themselves ("leader/followers"): one pool thread, the leader, waits for
+ * the next client; when one comes, it makes an idle pool thread the next
+ * leader and serves the client it accepted.  That saves waking a second
+ * thread for every new connection, the largest cost of a short one.
  */
 #include "pyro-daemon-private.h"
 #include "pyro-json-private.h"
@@ -38,6 +45,8 @@ struct _PyroDaemon
   GThreadPool    *pool;
   guint           pool_size;
   guint           n_workers;
+  guint           n_leaders;     /* 1 while a pool thread accepts (request loop) */
+  GCancellable   *stop_leading;  /* wakes that thread when the daemon shuts down */
   gboolean        shutting_down;
   guint           signal_ids[2];
 };
@@ -382,12 +391,10 @@ refuse_connection (PyroDaemon *daemon, GSocketConnection *connection, const char
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 }
 
+/* Serves an admitted @connection (consumed) to its end. */
 static void
-worker_run (gpointer data, gpointer user_data)
+serve_connection (PyroDaemon *daemon, GSocketConnection *connection)
 {
-  GSocketConnection *connection = data;
-  PyroDaemon *daemon = user_data;
-
   g_private_set (&current_daemon_worker, daemon);
   pyro_server_connection_run (daemon, connection);
   g_private_set (&current_daemon_worker, NULL);
@@ -407,30 +414,119 @@ worker_run (gpointer data, gpointer user_data)
     pyro_message_release_memory ();
 }
 
-static void
-handle_connection (PyroDaemon *daemon, GSocketConnection *connection)
+/* Takes @connection on as a worker's if the daemon is open and a worker is
+ * free (TRUE); otherwise closes it, or refuses it as Pyro4 does. */
+static gboolean
+admit_connection (PyroDaemon *daemon, GSocketConnection *connection)
 {
   g_mutex_lock (&daemon->lock);
   if (daemon->shutting_down)
     {
       g_mutex_unlock (&daemon->lock);
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return;
+      return FALSE;
     }
   if (daemon->n_workers >= daemon->pool_size)
     {
       g_mutex_unlock (&daemon->lock);
       g_debug ("refusing a connection: all %u workers busy", daemon->pool_size);
       refuse_connection (daemon, connection, "no free workers, increase server threadpool size");
-      return;
+      return FALSE;
     }
   daemon->n_workers++;
   g_hash_table_add (daemon->connections, g_object_ref (connection));
   g_mutex_unlock (&daemon->lock);
 
   set_nodelay (connection);
-  g_thread_pool_push (daemon->pool, g_object_ref (connection), NULL);
+  return TRUE;
 }
+
+/* The next waiting client, or NULL if none is waiting (or accept failed). */
+static GSocketConnection *
+accept_connection (PyroDaemon *daemon)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_accept (daemon->listener, NULL, &error);
+  if (socket == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_debug ("accept failed: %s", error->message);
+      return NULL;
+    }
+  /* The listener is non-blocking and so is what it accepts; workers block. */
+  g_socket_set_blocking (socket, TRUE);
+  return g_socket_connection_factory_create_connection (socket);
+}
+
+/* ---- accepting in the pool (leader/followers) ---------------------------- */
+
+/* The pool task that means "lead" rather than "serve this connection". */
+static const char lead_task[] = "lead";
+
+/* Waits for the next client; NULL once the daemon shuts down. */
+static GSocketConnection *
+wait_for_client (PyroDaemon *daemon)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!g_socket_condition_wait (daemon->listener, G_IO_IN, daemon->stop_leading, &error))
+        return NULL;
+      GSocketConnection *connection = accept_connection (daemon);
+      if (connection != NULL)
+        return connection;
+    }
+}
+
+/* The leader's task: accept one client, pass the leadership on to another
+ * pool thread, and serve the client in this one. */
+static void
+lead (PyroDaemon *daemon)
+{
+  g_autoptr(GSocketConnection) connection = wait_for_client (daemon);
+
+  g_mutex_lock (&daemon->lock);
+  gboolean go_on = connection != NULL && !daemon->shutting_down;
+  if (go_on)
+    g_thread_pool_push (daemon->pool, (gpointer) lead_task, NULL);
+  else
+    {
+      daemon->n_leaders--;
+      g_cond_broadcast (&daemon->workers_done);
+    }
+  g_mutex_unlock (&daemon->lock);
+
+  if (go_on && admit_connection (daemon, connection))
+    serve_connection (daemon, g_steal_pointer (&connection));
+}
+
+/* Moves accepting from the context's source into the pool. */
+static void
+start_leading (PyroDaemon *daemon)
+{
+  g_mutex_lock (&daemon->lock);
+  if (!daemon->shutting_down && daemon->n_leaders == 0)
+    {
+      g_source_destroy (daemon->accept_source);
+      daemon->n_leaders = 1;
+      g_thread_pool_push (daemon->pool, (gpointer) lead_task, NULL);
+    }
+  g_mutex_unlock (&daemon->lock);
+}
+
+/* A pool task: lead, or serve a connection handed over by the context. */
+static void
+worker_run (gpointer data, gpointer user_data)
+{
+  PyroDaemon *daemon = user_data;
+
+  if (data == lead_task)
+    lead (daemon);
+  else
+    serve_connection (daemon, data);
+}
+
+/* ---- accepting in the daemon's context ------------------------------------ */
 
 /* The listening socket is readable: accept every waiting client.
  * (We run our own accept source rather than GSocketService, whose
@@ -439,22 +535,15 @@ static gboolean
 on_incoming (GSocket *listener, GIOCondition condition, gpointer user_data)
 {
   PyroDaemon *daemon = user_data;
+  GSocketConnection *connection;
 
-  for (;;)
+  while ((connection = accept_connection (daemon)) != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) socket = g_socket_accept (listener, NULL, &error);
-      if (socket == NULL)
-        {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("accept failed: %s", error->message);
-          return G_SOURCE_CONTINUE;
-        }
-      /* Accepted sockets inherit non-blocking mode; workers block. */
-      g_socket_set_blocking (socket, TRUE);
-      g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
-      handle_connection (daemon, connection);
+      if (admit_connection (daemon, connection))
+        g_thread_pool_push (daemon->pool, g_object_ref (connection), NULL);
+      g_object_unref (connection);
     }
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- creating ------------------------------------------------------------- */
@@ -553,6 +642,11 @@ pyro_daemon_init (PyroDaemon *daemon)
                                            (GDestroyNotify) pyro_registration_unref);
   daemon->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   daemon->pool_size = PYRO_DAEMON_DEFAULT_POOL_SIZE;
+  daemon->stop_leading = g_cancellable_new ();
+  /* GCancellable makes its file descriptor when a wait needs it and closes
+   * it after: for the leader's wait, once per client.  Holding one use of
+   * it for the daemon's life keeps the same descriptor. */
+  g_cancellable_get_fd (daemon->stop_leading);
 }
 
 /* ---- running and stopping ------------------------------------------------- */
@@ -569,6 +663,7 @@ pyro_daemon_request_loop (PyroDaemon *daemon)
     return;
 
   g_main_context_push_thread_default (daemon->context);
+  start_leading (daemon);
   g_main_loop_run (daemon->loop);
   g_main_context_pop_thread_default (daemon->context);
 }
@@ -600,6 +695,10 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
       g_debug ("daemon on port %u shutting down", daemon->port);
       if (daemon->accept_source != NULL)
         g_source_destroy (daemon->accept_source);
+      /* A pool thread waiting for clients stops before the socket closes. */
+      g_cancellable_cancel (daemon->stop_leading);
+      while (daemon->n_leaders > 0)
+        g_cond_wait (&daemon->workers_done, &daemon->lock);
       if (daemon->listener != NULL)
         g_socket_close (daemon->listener, NULL);
       /* Wake every worker blocked in a read: it sees end-of-file and ends. */
@@ -756,6 +855,8 @@ pyro_daemon_finalize (GObject *object)
   g_clear_pointer (&daemon->hmac_key, g_bytes_unref);
   g_main_loop_unref (daemon->loop);
   g_main_context_unref (daemon->context);
+  g_cancellable_release_fd (daemon->stop_leading);
+  g_object_unref (daemon->stop_leading);
   g_free (daemon->host);
   g_mutex_clear (&daemon->lock);
   g_cond_clear (&daemon->workers_done);

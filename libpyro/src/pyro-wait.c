@@ -79,6 +79,17 @@ threads_running (void)
   return running;
 }
 
+/* The machine's CPUs, counted once (GLib reads a file each time). */
+static guint
+n_cpus (void)
+{
+  static gsize count = 0;
+
+  if (g_once_init_enter (&count))
+    g_once_init_leave (&count, g_get_num_processors ());
+  return count;
+}
+
 /* TRUE if a CPU is free for the peer while we spin: no more threads want
  * to run than there are CPUs.  Asked at most once every CHECK_EVERY_USEC
  * per thread, as reading the file costs a few system calls. */
@@ -93,7 +104,7 @@ cpus_are_free (void)
   if (now - checked_at >= CHECK_EVERY_USEC)
     {
       guint running = threads_running ();
-      answer = running <= (guint) g_get_num_processors ();
+      answer = running <= n_cpus ();
       checked_at = now;
     }
   return answer;
