@@ -142,6 +142,14 @@ svc_raise_custom (gpointer self, GVariant *args, PyroInvocation *invocation, GEr
   return NULL;
 }
 
+/* Bytes have no JSON form: the daemon answers SerializeError and then
+ * closes the connection, as Pyro4 does. */
+static GVariant *
+svc_bytes (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_new_bytestring ("raw");
+}
+
 static const PyroMethod svc_methods[] = {
   { "add", "(xx)", "x", svc_add, 0, "a,b" },
   { "echo", "(v)", "v", svc_echo, 0, "value" },
@@ -153,6 +161,7 @@ static const PyroMethod svc_methods[] = {
   { "last", "()", "x", svc_last, 0, NULL },
   { "raise_value", "()", NULL, svc_raise_value, 0, NULL },
   { "raise_custom", "()", NULL, svc_raise_custom, 0, NULL },
+  { "bytes", "()", "ay", svc_bytes, 0, NULL },
   { NULL }
 };
 
@@ -548,6 +557,30 @@ test_reconnect (void)
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
 }
 
+/* A daemon that cannot serialize a result says so and closes the
+ * connection (as Pyro4's does).  The proxy knows that and drops the
+ * connection itself, so the very next call reconnects and works, however
+ * soon it comes.  (Without that, a call within FRESH_USEC of the reply
+ * would not notice the close and fail with CONNECTION_CLOSED.) */
+static void
+test_closed_right_after_reply (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_svc, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, PYRO_TEST_TIMEOUT_S);
+
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) bytes = pyro_proxy_call_sync (proxy, "bytes", NULL, NULL, NULL, &error);
+      g_assert_null (bytes);
+      g_assert_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+      g_assert_true (pyro_error_is_remote (error));
+      g_assert_cmpint (call_add (proxy, 1, i), ==, 1 + i);
+    }
+  g_clear_object (&proxy);
+  pyro_test_daemon_stop (td);
+}
+
 /* A port nobody listens on: bound once, then closed. */
 static guint16
 unused_port (void)
@@ -737,6 +770,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/proxy/cancel/no-timeout", &no_timeout, test_cancel);
   g_test_add_data_func ("/pyro/proxy/cancel/with-timeout", &with_timeout, test_cancel);
   g_test_add_func ("/pyro/proxy/reconnect", test_reconnect);
+  g_test_add_func ("/pyro/proxy/closed-right-after-reply", test_closed_right_after_reply);
   g_test_add_func ("/pyro/proxy/connection-refused", test_connection_refused);
   g_test_add_func ("/pyro/proxy/threads", test_threads);
   g_test_add_func ("/pyro/proxy/remote-exception", test_remote_exception);

@@ -31,7 +31,10 @@ G_BEGIN_DECLS
  * turns on its one connection, as in Pyro4.  After a communication error
  * the connection is closed and the next call opens a new one; a
  * connection the server closed while the proxy was idle is replaced
- * before the next call is sent.
+ * before the next call is sent.  (Only a server that closes the
+ * connection within 50 microseconds of its last reply is not noticed in
+ * time: that call fails with #PYRO_ERROR_CONNECTION_CLOSED, as in Pyro4,
+ * and the next one reconnects.)
  */
 
 /** The GType of ::PyroProxy. */
