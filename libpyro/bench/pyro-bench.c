@@ -18,8 +18,9 @@
  *       (65-byte CONNECT, 185-byte CONNECTOK, 92-byte INVOKE, 25-byte
  *       RESULT) and closes, again and again, against a server process
  *       that serves each connection (1) in a worker thread the accepting
- *       thread hands it to, as the daemon does, then (2) in the accepting
- *       thread itself.  The fastest "connect + call + close" can be here;
+ *       thread hands it to, as a daemon accepting in a GMainContext does,
+ *       then (2) in the accepting thread itself, as the daemon's request
+ *       loop does.  The fastest "connect + call + close" can be here;
  *       one JSON line per way of serving, scenarios "connect-floor-worker"
  *       and "connect-floor-inline", "calls" counting connections.
  *
