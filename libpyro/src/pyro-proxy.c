@@ -35,7 +35,7 @@ struct _PyroProxy
   char              *object_id;        /* the object id on the connected daemon */
   guint16            seq;
   PyroMetadata       meta;             /* the object's names; empty before connecting */
-  gint64             last_reply_at;    /* monotonic time of the last RESULT read */
+  gint64             last_reply_at;    /* monotonic time of the last reply read */
   GBytes            *hmac_key;         /* NULL: no HMAC */
 };
 
@@ -131,6 +131,9 @@ handshake_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 
   gsize size;
   const char *data = g_bytes_get_data (reply->body, &size);
+  /* The CONNECTOK is a reply like any other: a call right after it need
+   * not ask whether the daemon closed the connection (connection_is_stale()). */
+  proxy->last_reply_at = g_get_monotonic_time ();
   return pyro_metadata_read (&proxy->meta, data, size, error);
 }
 
