@@ -12,7 +12,8 @@ G_BEGIN_DECLS
  * @brief ::PyroDaemon: serves registered objects to Pyro4 clients.
  *
  * A daemon listens on one TCP port, accepts connections in the
- * GMainContext that was the thread-default one when it was created, and
+ * GMainContext that was the thread-default one when it was created (while
+ * pyro_daemon_request_loop() runs, its worker threads accept them), and
  * serves each connection in a worker thread of a bounded pool (Pyro4's
  * threaded server: at most 40 connections at once by default; one more
  * is refused with "no free workers, increase server threadpool size").
