@@ -471,7 +471,13 @@ wait_for_client (PyroDaemon *daemon)
     {
       g_autoptr(GError) error = NULL;
       if (!g_socket_condition_wait (daemon->listener, G_IO_IN, daemon->stop_leading, &error))
-        return NULL;
+        {
+          /* Shutdown cancels the wait; anything else would leave the
+           * daemon deaf, which must not pass unnoticed. */
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_warning ("daemon on port %u stops accepting: %s", daemon->port, error->message);
+          return NULL;
+        }
       GSocketConnection *connection = accept_connection (daemon);
       if (connection != NULL)
         return connection;

@@ -116,30 +116,41 @@ connect_request_clear (ConnectRequest *request)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ConnectRequest, connect_request_clear)
 
-/* The body every client sends, {"handshake": "hello", "object": "<id>"}
- * (keys in any order, "object" optional), read straight from the text;
- * FALSE for anything else, which read_connect_general() then reads. */
+/* {"handshake": <plain string>, "object": <plain string>}, keys in any
+ * order, each at most once, "object" optional: the strings' text goes to
+ * @values / @lens (indexed as the keys). */
+static gboolean
+read_connect_body (PyroWire *w, const char *values[2], gsize lens[2])
+{
+  static const char *const keys[] = { "handshake", "object" };
+  guint seen = 0;
+
+  if (!pyro_wire_take (w, '{'))
+    return FALSE;
+  do
+    {
+      int i = pyro_wire_read_key (w, keys, G_N_ELEMENTS (keys), &seen);
+      if (i < 0 || !pyro_wire_read_plain_string (w, &values[i], &lens[i]))
+        return FALSE;
+    }
+  while (pyro_wire_take (w, ','));
+  return pyro_wire_take (w, '}') && pyro_wire_at_end (w) && (seen & 1);
+}
+
+/* The body every client sends, {"handshake": "hello", "object": "<id>"},
+ * read straight from the text; FALSE for anything else, which
+ * read_connect_general() then reads. */
 static gboolean
 read_connect_direct (PyroMessage *msg, ConnectRequest *request)
 {
-  static const char *const keys[] = { "handshake", "object" };
   const char *values[2] = { NULL, "" };
   gsize lens[2] = { 0, 0 };
-  guint seen = 0;
   gsize size;
   const char *text = g_bytes_get_data (msg->body, &size);
   PyroWire w;
 
   pyro_wire_init (&w, text, size);
-  gboolean ok = pyro_wire_take (&w, '{');
-  while (ok)
-    {
-      int i = pyro_wire_read_key (&w, keys, G_N_ELEMENTS (keys), &seen);
-      ok = i >= 0 && pyro_wire_read_plain_string (&w, &values[i], &lens[i]);
-      if (!ok || !pyro_wire_take (&w, ','))
-        break;
-    }
-  ok = ok && pyro_wire_take (&w, '}') && pyro_wire_at_end (&w) && (seen & 1);
+  gboolean ok = read_connect_body (&w, values, lens);
   pyro_wire_clear (&w);
   if (!ok)
     return FALSE;

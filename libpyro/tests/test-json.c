@@ -4,7 +4,7 @@
  * the same value, json.dumps(value, ensure_ascii=False) as Pyro4 calls it.
  * The tables are the test; /pyro/json/python-agrees additionally asks
  * /usr/bin/python3 about every row that names a Python value, so a wrong
- * expectation cannot creep in (it is skipped where Python is missing).
+ * expectation cannot creep in (it fails, never skips, where Python is missing).
  *
  * The mapping table is the one libpyro/docs/mapping.md documents; the
  * edge cases of design.md section 3 are the first rows of the typed table.
