@@ -9,20 +9,26 @@
  * else, a GSocket source in that context accepts and hands each connection
  * to a worker.  While pyro_daemon_request_loop() runs, the workers accept
  * themselves ("leader/followers"): one pool thread, the leader, waits for
- * the next client; when one comes, it makes an idle pool thread the next
- * leader and serves the client it accepted.  That saves waking a second
- * thread for every new connection, the largest cost of a short one.
+ * the next client, serves the one it accepted, and comes back for the
+ * next; if it is kept busy longer than a lease of a millisecond, another
+ * pool thread takes its role.  That saves waking a second thread for every
+ * new connection, the largest cost of a short one.
  */
 #include "pyro-daemon-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-stream-private.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/timerfd.h>
+#endif
 
 struct _PyroDaemon
 {
@@ -45,8 +51,13 @@ struct _PyroDaemon
   GThreadPool    *pool;
   guint           pool_size;
   guint           n_workers;
-  guint           n_leaders;     /* 1 while a pool thread accepts (request loop) */
-  GCancellable   *stop_leading;  /* wakes that thread when the daemon shuts down */
+  guint           n_leaders;     /* pool threads waiting for clients or about to (request loop) */
+  GCancellable   *stop_leading;  /* wakes them when the daemon shuts down */
+  guint64         lease;         /* the serving leader's lease, 0 if the leader waits */
+  guint64         last_lease;    /* the number of the lease given last */
+  gint64          lease_start;   /* when the current lease began (monotonic us) */
+  int             lease_timer;   /* timer fd that ends leases, -1 if none */
+  GSource        *lease_source;  /* watches it in the daemon's context */
   gboolean        shutting_down;
   guint           signal_ids[2];
 };
@@ -403,7 +414,9 @@ serve_connection (PyroDaemon *daemon, GSocketConnection *connection)
   g_hash_table_remove (daemon->connections, connection);
   daemon->n_workers--;
   gboolean idle = daemon->n_workers == 0;
-  if (idle)
+  /* Only pyro_daemon_shutdown() waits for that; a broadcast nobody waits
+   * for still costs a system call. */
+  if (idle && daemon->shutting_down)
     g_cond_broadcast (&daemon->workers_done);
   g_mutex_unlock (&daemon->lock);
   g_object_unref (connection);
@@ -460,6 +473,27 @@ accept_connection (PyroDaemon *daemon)
 
 /* ---- accepting in the pool (leader/followers) ---------------------------- */
 
+/* While pyro_daemon_request_loop() runs, one pool thread at a time is the
+ * leader: it waits for the next client, accepts it, serves it itself and
+ * then comes back to wait for the next.  Clients that come one after the
+ * other (connect, call, close) are so served by one thread that never
+ * wakes another; waking a sleeping thread costs more than a whole short
+ * connection here.
+ *
+ * While the leader serves, nobody waits for clients.  So the leader holds
+ * its role on a lease of LEASE_USEC: if it is not back by then (a long
+ * conversation, a slow method, a method that itself waits for another
+ * client of this daemon), the daemon's context takes the role from it and
+ * gives it to another pool thread (pass_lead_on()), and the old leader
+ * returns to the pool when its client is done.  A new client waits at most
+ * that long for a leader.  The lease is a Linux timer file descriptor:
+ * the kernel keeps the time, so arming it costs one system call and wakes
+ * nobody; only a lease that runs out wakes the context.  (Go's scheduler
+ * takes a processor back from a thread stuck in a system call likewise.)
+ * Where there is no such timer, the leader passes its role on as soon as
+ * it has accepted a client. */
+#define LEASE_USEC 1000
+
 /* The pool task that means "lead" rather than "serve this connection". */
 static const char lead_task[] = "lead";
 
@@ -484,26 +518,99 @@ wait_for_client (PyroDaemon *daemon)
     }
 }
 
-/* The leader's task: accept one client, pass the leadership on to another
- * pool thread, and serve the client in this one. */
+/* Makes another pool thread the leader (unless the daemon shuts down);
+ * the current one, serving lease @daemon->lease, will not come back.
+ * Call with the lock held. */
+static void
+pass_lead_on (PyroDaemon *daemon)
+{
+  daemon->lease = 0;
+  if (daemon->shutting_down)
+    return;
+  daemon->n_leaders++;
+  g_thread_pool_push (daemon->pool, (gpointer) lead_task, NULL);
+}
+
+/* Starts the leader's lease: FALSE if there is no lease timer. */
+static gboolean
+start_lease (PyroDaemon *daemon)
+{
+#ifdef __linux__
+  struct itimerspec lease = { .it_value = { 0, LEASE_USEC * 1000 } };
+  return daemon->lease_timer >= 0 && timerfd_settime (daemon->lease_timer, 0, &lease, NULL) == 0;
+#else
+  return FALSE;
+#endif
+}
+
+/* In the daemon's context: a lease ran out.  If the leader is still busy
+ * with the client it took then, the role goes to another thread. */
+static gboolean
+on_lease_over (gint fd, GIOCondition condition, gpointer user_data)
+{
+  PyroDaemon *daemon = user_data;
+  guint64 expirations;
+
+  /* Reading the count is what makes the timer stop being readable. */
+  if (read (fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+    g_warning ("cannot read the daemon's lease timer: %s", g_strerror (errno));
+
+  g_mutex_lock (&daemon->lock);
+  /* The leader may have come back and taken a new client since: then the
+   * timer runs for that client's lease, from its start. */
+  if (daemon->lease != 0 &&
+      g_get_monotonic_time () - daemon->lease_start >= LEASE_USEC)
+    pass_lead_on (daemon);
+  g_mutex_unlock (&daemon->lock);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The leader's task: accept a client, serve it, and come back for the
+ * next, as long as the role is still ours. */
 static void
 lead (PyroDaemon *daemon)
 {
-  g_autoptr(GSocketConnection) connection = wait_for_client (daemon);
-
-  g_mutex_lock (&daemon->lock);
-  gboolean go_on = connection != NULL && !daemon->shutting_down;
-  if (go_on)
-    g_thread_pool_push (daemon->pool, (gpointer) lead_task, NULL);
-  else
+  for (;;)
     {
-      daemon->n_leaders--;
-      g_cond_broadcast (&daemon->workers_done);
-    }
-  g_mutex_unlock (&daemon->lock);
+      g_autoptr(GSocketConnection) connection = wait_for_client (daemon);
 
-  if (go_on && admit_connection (daemon, connection))
-    serve_connection (daemon, g_steal_pointer (&connection));
+      g_mutex_lock (&daemon->lock);
+      daemon->n_leaders--;
+      gboolean go_on = connection != NULL && !daemon->shutting_down;
+      guint64 lease = 0;
+      if (go_on)
+        {
+          lease = daemon->lease = ++daemon->last_lease;
+          daemon->lease_start = g_get_monotonic_time ();
+        }
+      else
+        g_cond_broadcast (&daemon->workers_done);
+      g_mutex_unlock (&daemon->lock);
+      if (!go_on)
+        return;
+
+      if (!start_lease (daemon))
+        {
+          g_mutex_lock (&daemon->lock);
+          if (daemon->lease == lease)
+            pass_lead_on (daemon);
+          g_mutex_unlock (&daemon->lock);
+        }
+
+      if (admit_connection (daemon, connection))
+        serve_connection (daemon, g_steal_pointer (&connection));
+
+      g_mutex_lock (&daemon->lock);
+      gboolean still_leader = daemon->lease == lease;
+      if (still_leader)
+        daemon->lease = 0;
+      gboolean come_back = still_leader && !daemon->shutting_down;
+      if (come_back)
+        daemon->n_leaders++;
+      g_mutex_unlock (&daemon->lock);
+      if (!come_back)
+        return;
+    }
 }
 
 /* Moves accepting from the context's source into the pool. */
@@ -514,6 +621,16 @@ start_leading (PyroDaemon *daemon)
   if (!daemon->shutting_down && daemon->n_leaders == 0)
     {
       g_source_destroy (daemon->accept_source);
+#ifdef __linux__
+      if (daemon->lease_timer < 0)
+        daemon->lease_timer = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      if (daemon->lease_timer >= 0 && daemon->lease_source == NULL)
+        {
+          daemon->lease_source = g_unix_fd_source_new (daemon->lease_timer, G_IO_IN);
+          g_source_set_callback (daemon->lease_source, G_SOURCE_FUNC (on_lease_over), daemon, NULL);
+          g_source_attach (daemon->lease_source, daemon->context);
+        }
+#endif
       daemon->n_leaders = 1;
       g_thread_pool_push (daemon->pool, (gpointer) lead_task, NULL);
     }
@@ -649,6 +766,7 @@ pyro_daemon_init (PyroDaemon *daemon)
   daemon->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   daemon->pool_size = PYRO_DAEMON_DEFAULT_POOL_SIZE;
   daemon->stop_leading = g_cancellable_new ();
+  daemon->lease_timer = -1;
   /* GCancellable makes its file descriptor when a wait needs it and closes
    * it after: for the leader's wait, once per client.  Holding one use of
    * it for the daemon's life keeps the same descriptor. */
@@ -701,6 +819,8 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
       g_debug ("daemon on port %u shutting down", daemon->port);
       if (daemon->accept_source != NULL)
         g_source_destroy (daemon->accept_source);
+      if (daemon->lease_source != NULL)
+        g_source_destroy (daemon->lease_source);
       /* A pool thread waiting for clients stops before the socket closes. */
       g_cancellable_cancel (daemon->stop_leading);
       while (daemon->n_leaders > 0)
@@ -846,6 +966,7 @@ pyro_daemon_dispose (GObject *object)
       daemon->pool = NULL;
     }
   g_clear_pointer (&daemon->accept_source, g_source_unref);
+  g_clear_pointer (&daemon->lease_source, g_source_unref);
   g_clear_object (&daemon->listener);
   G_OBJECT_CLASS (pyro_daemon_parent_class)->dispose (object);
 }
@@ -862,6 +983,8 @@ pyro_daemon_finalize (GObject *object)
   g_main_loop_unref (daemon->loop);
   g_main_context_unref (daemon->context);
   g_cancellable_release_fd (daemon->stop_leading);
+  if (daemon->lease_timer >= 0)
+    close (daemon->lease_timer);
   g_object_unref (daemon->stop_leading);
   g_free (daemon->host);
   g_mutex_clear (&daemon->lock);

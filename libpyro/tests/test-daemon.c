@@ -3,7 +3,8 @@
  * Registration and ids, argument binding (positional, keyword, optional
  * maybe arguments and Python's TypeError texts), the three instance modes
  * and when their instances are freed, oneway calls, the built-in
- * Pyro.Daemon object, the worker pool limit, shutdown (from outside, from
+ * Pyro.Daemon object, the worker pool limit, new clients accepted while
+ * a method runs in the accepting thread, shutdown (from outside, from
  * inside a method, and racing the last reference), a daemon living in a caller's GMainContext, and a
  * method that breaks its own table's promise about its result type.
  *
@@ -684,6 +685,136 @@ test_pool_limit (void)
   pyro_test_daemon_stop (td);
 }
 
+/* ---- who accepts while a method runs (request loop) ---------------------- */
+
+/* While pyro_daemon_request_loop() runs, the pool thread that accepted a
+ * client serves it and nobody else waits for clients, until its lease runs
+ * out and the daemon makes another thread the leader.  These tests fail
+ * (their calls time out) if that hand-over does not happen. */
+
+typedef struct
+{
+  GMutex   lock;
+  GCond    changed;
+  gboolean started;  /* wait_open() is running */
+  gboolean open;     /* the test let it return */
+} Gate;
+
+static Gate gate;
+
+/* wait_open(): returns TRUE once the test opens the gate, FALSE if nobody
+ * does within PYRO_TEST_TIMEOUT_S. */
+static GVariant *
+gate_wait_open (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&gate.lock);
+  gate.started = TRUE;
+  g_cond_broadcast (&gate.changed);
+  while (!gate.open && g_cond_wait_until (&gate.changed, &gate.lock, deadline))
+    ;
+  gboolean opened = gate.open;
+  g_mutex_unlock (&gate.lock);
+  return g_variant_new_boolean (opened);
+}
+
+/* add_twice_here(x): x + x, asked of "thing" on this same daemon over a
+ * new connection, while this call keeps its own connection's thread. */
+static GVariant *
+gate_add_twice_here (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  gint64 x;
+  g_variant_get (args, "(x)", &x);
+  g_autoptr(PyroUri) uri = pyro_daemon_uri_for (pyro_invocation_get_daemon (invocation), "thing");
+  g_autoptr(PyroProxy) thing = pyro_proxy_new_for_uri (uri);
+  pyro_proxy_set_timeout (thing, PYRO_TEST_TIMEOUT_S / 2);
+  return pyro_proxy_call_sync (thing, "add", g_variant_new ("(xx)", x, x), G_VARIANT_TYPE_INT64, NULL, error);
+}
+
+static const PyroMethod gate_methods[] = {
+  { "wait_open", "()", "b", gate_wait_open, 0, NULL },
+  { "add_twice_here", "(x)", "x", gate_add_twice_here, 0, "x" },
+  { NULL }
+};
+
+static const PyroClass gate_class = {
+  .name = "Gate",
+  .methods = gate_methods,
+};
+
+static void
+setup_gate (PyroDaemon *daemon, gpointer user_data)
+{
+  pyro_test_register (daemon, &thing_class, NULL, "thing");
+  pyro_test_register (daemon, &gate_class, NULL, "gate");
+}
+
+static gboolean
+gate_started (gpointer data)
+{
+  g_mutex_lock (&gate.lock);
+  gboolean started = gate.started;
+  g_mutex_unlock (&gate.lock);
+  return started;
+}
+
+static gpointer
+call_wait_open (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) opened = pyro_proxy_call_sync (data, "wait_open", NULL, G_VARIANT_TYPE_BOOLEAN, NULL, &error);
+
+  g_assert_no_error (error);
+  return GINT_TO_POINTER (g_variant_get_boolean (opened));
+}
+
+/* A method that runs long does not keep new clients waiting for it. */
+static void
+test_slow_method_newcomer (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_gate, NULL);
+  g_autoptr(PyroProxy) slow = proxy_for (td, "gate");
+  gate.started = gate.open = FALSE;
+
+  /* The first client is the leader's: the call runs in its thread. */
+  GThread *caller = g_thread_new ("slow call", call_wait_open, slow);
+  g_assert_true (pyro_test_wait_until (gate_started, NULL));
+
+  /* A newcomer is accepted and served while that call still runs. */
+  g_autoptr(PyroProxy) newcomer = proxy_for (td, "thing");
+  g_assert_cmpint (call_int (newcomer, "add", g_variant_new ("(xx)", 20, 22)), ==, 42);
+
+  g_mutex_lock (&gate.lock);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.changed);
+  g_mutex_unlock (&gate.lock);
+  /* TRUE: the slow call was still waiting when the newcomer got its answer. */
+  g_assert_true (GPOINTER_TO_INT (g_thread_join (caller)));
+
+  g_clear_object (&slow);
+  g_clear_object (&newcomer);
+  pyro_test_daemon_stop (td);
+}
+
+/* A method may call its own daemon over a new connection. */
+static void
+test_method_calls_own_daemon (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_gate, NULL);
+  g_autoptr(PyroProxy) gate_proxy = proxy_for (td, "gate");
+
+  for (gint64 x = 1; x <= 3; x++)
+    {
+      /* A new connection each time, so that the leader serves it. */
+      pyro_proxy_release (gate_proxy);
+      g_assert_cmpint (call_int (gate_proxy, "add_twice_here", g_variant_new ("(x)", x)), ==, 2 * x);
+    }
+
+  g_clear_object (&gate_proxy);
+  pyro_test_daemon_stop (td);
+}
+
 /* ---- shutdown --------------------------------------------------------------------------- */
 
 static void
@@ -981,6 +1112,8 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/daemon/oneway", test_oneway);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
+  g_test_add_func ("/pyro/daemon/leader/slow-method-newcomer", test_slow_method_newcomer);
+  g_test_add_func ("/pyro/daemon/leader/method-calls-own-daemon", test_method_calls_own_daemon);
   g_test_add_func ("/pyro/daemon/shutdown-with-clients", test_shutdown_with_clients);
   g_test_add_func ("/pyro/daemon/shutdown-from-method", test_shutdown_from_method);
   g_test_add_func ("/pyro/daemon/shutdown-last-reference", test_shutdown_last_reference);

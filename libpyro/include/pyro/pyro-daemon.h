@@ -186,10 +186,13 @@ GVariant *pyro_daemon_proxy_for (PyroDaemon *daemon, const char *object_id, GErr
 /**
  * Serves requests until pyro_daemon_shutdown(); Pyro4's `requestLoop()`.
  * Runs a GMainLoop on the daemon's GMainContext.  While it runs, new
- * connections are accepted by the worker pool itself (the thread that
- * accepts a client serves it, and another pool thread waits for the next
- * one) instead of by that context, which saves a thread hand-over per
- * connection; what is accepted when stays the same.
+ * connections are accepted by the worker pool itself instead of by that
+ * context: the thread that accepts a client serves it and then waits for
+ * the next, which saves a thread hand-over per connection.  While that
+ * thread serves, a newcomer waits for it at most a millisecond (on Linux;
+ * elsewhere not at all): then the daemon's context gives the accepting to
+ * another pool thread.  So a method may take as long as it likes, and may
+ * itself call this same daemon.
  */
 void pyro_daemon_request_loop (PyroDaemon *daemon);
 
