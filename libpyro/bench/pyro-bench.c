@@ -731,19 +731,41 @@ connect_floor_worker (gpointer data, gpointer user_data)
   g_object_unref (socket);
 }
 
+/* One look of the accepting thread's spin: a client, or none yet. */
+typedef struct
+{
+  GSocket *listener;
+  GSocket *socket;
+} FloorKnock;
+
+static gboolean
+accept_without_waiting (gpointer data)
+{
+  FloorKnock *knock = data;
+  knock->socket = g_socket_accept (knock->listener, NULL, NULL);
+  return knock->socket != NULL;
+}
+
 /* The server process: accepts connections until it is killed, and serves
  * each in a worker thread (@handoff, a thread pool made as the daemon makes
- * its own) or in this thread. */
+ * its own) or in this thread.  It waits for the next client as the
+ * daemon's leader does: a short spin of accepts, then sleep. */
 static void
 connect_floor_server (GSocket *listener, gboolean handoff)
 {
   GThreadPool *pool = handoff ? g_thread_pool_new (connect_floor_worker, NULL, -1, FALSE, NULL) : NULL;
+  FloorKnock knock = { listener, NULL };
+  PyroSpin spin = { 0 };
 
+  g_socket_set_blocking (listener, FALSE);
   for (;;)
     {
-      GSocket *socket = g_socket_accept (listener, NULL, NULL);
-      if (socket == NULL)
+      if (!pyro_spin_wait (listener, &spin, accept_without_waiting, &knock, -1, NULL, NULL))
         return;
+      if (knock.socket == NULL && !accept_without_waiting (&knock))
+        continue;
+      GSocket *socket = g_steal_pointer (&knock.socket);
+      g_socket_set_blocking (socket, TRUE);
       g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
       if (pool != NULL)
         g_thread_pool_push (pool, socket, NULL);

@@ -18,6 +18,7 @@
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-stream-private.h"
+#include "pyro-wait-private.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -53,6 +54,7 @@ struct _PyroDaemon
   guint           n_workers;
   guint           n_leaders;     /* pool threads waiting for clients or about to (request loop) */
   GCancellable   *stop_leading;  /* wakes them when the daemon shuts down */
+  PyroSpin        accept_spin;   /* how the leader's waits for clients went */
   guint64         lease;         /* the serving leader's lease, 0 if the leader waits */
   guint64         last_lease;    /* the number of the lease given last */
   gint64          lease_start;   /* when the current lease began (monotonic us) */
@@ -497,14 +499,33 @@ accept_connection (PyroDaemon *daemon)
 /* The pool task that means "lead" rather than "serve this connection". */
 static const char lead_task[] = "lead";
 
-/* Waits for the next client; NULL once the daemon shuts down. */
+/* What a look for the next client found (see wait_for_client()). */
+typedef struct
+{
+  PyroDaemon        *daemon;
+  GSocketConnection *connection;
+} Knock;
+
+static gboolean
+accept_without_waiting (gpointer data)
+{
+  Knock *knock = data;
+  knock->connection = accept_connection (knock->daemon);
+  return knock->connection != NULL;
+}
+
+/* Waits for the next client; NULL once the daemon shuts down.  Like a
+ * wait for a message, it first looks for one for a short while: when
+ * clients come one after the other, the next is usually on its way. */
 static GSocketConnection *
 wait_for_client (PyroDaemon *daemon)
 {
+  Knock knock = { daemon, NULL };
   for (;;)
     {
       g_autoptr(GError) error = NULL;
-      if (!g_socket_condition_wait (daemon->listener, G_IO_IN, daemon->stop_leading, &error))
+      if (!pyro_spin_wait (daemon->listener, &daemon->accept_spin, accept_without_waiting, &knock, -1,
+                           daemon->stop_leading, &error))
         {
           /* Shutdown cancels the wait; anything else would leave the
            * daemon deaf, which must not pass unnoticed. */
@@ -512,9 +533,10 @@ wait_for_client (PyroDaemon *daemon)
             g_warning ("daemon on port %u stops accepting: %s", daemon->port, error->message);
           return NULL;
         }
-      GSocketConnection *connection = accept_connection (daemon);
-      if (connection != NULL)
-        return connection;
+      if (knock.connection == NULL)
+        knock.connection = accept_connection (daemon);
+      if (knock.connection != NULL)
+        return knock.connection;
     }
 }
 
@@ -628,6 +650,7 @@ start_leading (PyroDaemon *daemon)
         {
           daemon->lease_source = g_unix_fd_source_new (daemon->lease_timer, G_IO_IN);
           g_source_set_callback (daemon->lease_source, G_SOURCE_FUNC (on_lease_over), daemon, NULL);
+          g_source_set_can_recurse (daemon->lease_source, TRUE);  /* as the accept source */
           g_source_attach (daemon->lease_source, daemon->context);
         }
 #endif
