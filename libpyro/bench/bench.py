@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """bench.py: `make bench`, libpyro against Python Pyro4, side by side.
 
-    bench.py --c-bench build/bench/pyro-bench [--rounds 5] [--seconds 1.5]
+    bench.py --c-bench build/bench/pyro-bench [--rounds 6] [--seconds 1.5]
 
 Each round starts a libpyro daemon (`pyro-bench daemon`) and a Pyro4 daemon
 (bench_server.py), each as its own process, and runs each scenario against
 one and right after against the other (which goes first alternates between
-rounds), with a client of the same kind (`pyro-bench client` or
+rounds, and the default number of rounds is even, so that both orders count
+alike in the medians: a run right after the other implementation's run of
+the previous scenario measured up to a third higher or lower), with a client of the same kind (`pyro-bench client` or
 bench_client.py, PYRO_SERIALIZER=json), so that a burst of load elsewhere on
 the machine hits both alike.  At the end of a round it reads each daemon's
 peak RSS (VmHWM) and stops it by PID.  The table shows the median
@@ -335,7 +337,8 @@ def make_table(c_med, py_med):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--c-bench", required=True, help="path of the pyro-bench binary")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="rounds; keep it even, so that each order counts alike")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of each scenario")
     parser.add_argument("--clients", type=int, default=8, help="clients in the concurrency scenario")
     parser.add_argument("--out", help="results file (default: results.md next to pyro-bench)")

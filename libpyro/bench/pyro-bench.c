@@ -215,7 +215,7 @@ check_int (GVariant *reply, gint64 expected, GError **error)
 static gboolean
 call_add (PyroProxy *proxy, PyroBatch *batch, GVariant *params, GError **error)
 {
-  GVariant *reply = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
+  GVariant *reply = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),
                                           G_VARIANT_TYPE_INT64, NULL, error);
   return check_int (reply, 3, error);
 }
@@ -275,7 +275,7 @@ add_batch_params (void)
   static GVariant *params;
 
   if (params == NULL)
-    params = g_variant_ref_sink (g_variant_new ("(xx)", 1, 2));
+    params = g_variant_ref_sink (g_variant_new ("(xx)", (gint64) 1, (gint64) 2));
   return params;
 }
 

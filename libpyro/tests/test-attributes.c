@@ -167,7 +167,7 @@ test_c_refusals (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (fixture->thing.value, ==, 42);
 
   /* And the daemon keeps serving on the same connection. */
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", 1, 2),
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),
                                                   G_VARIANT_TYPE ("x"), NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (sum), ==, 3);

@@ -463,7 +463,7 @@ check_daemon_serves (PyroTestDaemon *td)
   g_autofree char *uri = pyro_test_daemon_uri (td, "thing");
   g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
 
-  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 2, 3),
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 3),
                                                      G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (result), ==, 5);

@@ -124,9 +124,9 @@ check_batch (PyroProxy *proxy)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroBatch) batch = pyro_batch_new (proxy);
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2));
   pyro_batch_add (batch, "echo", g_variant_new ("(v)", g_variant_new_string ("z")));
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 5, 5));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 5, (gint64) 5));
   g_assert_cmpuint (pyro_batch_get_length (batch), ==, 3);
 
   g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, &error);
@@ -147,9 +147,9 @@ check_batch_error (PyroProxy *proxy)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroBatch) batch = pyro_batch_new (proxy);
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2));
   pyro_batch_add (batch, "fail", NULL);
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 5, 5));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 5, (gint64) 5));
 
   g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, &error);
   g_assert_null (results);
@@ -162,7 +162,7 @@ check_batch_error (PyroProxy *proxy)
   g_clear_error (&error);
 
   /* The proxy is still fine. */
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 2, 2), G_VARIANT_TYPE_INT64,
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 2), G_VARIANT_TYPE_INT64,
                                                   NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (sum), ==, 4);
@@ -211,7 +211,7 @@ test_c_batch_unsendable (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroBatch) batch = pyro_batch_new (fixture->proxy);
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2));
   pyro_batch_add (batch, "note", g_variant_new ("(@ay)", g_variant_new_bytestring ("raw")));
   g_assert_cmpuint (pyro_batch_get_length (batch), ==, 2);
 
@@ -225,7 +225,7 @@ test_c_batch_unsendable (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fixture->thing.n_adds, ==, 0);
 
   /* The queue was emptied; the next batch goes through. */
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 2));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2));
   g_autoptr(GVariant) again = pyro_batch_run_sync (batch, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_variant_n_children (again), ==, 1);
@@ -274,7 +274,7 @@ test_c_garbage (Fixture *fixture, gconstpointer data)
   /* An unknown method inside a batch ends it with AttributeError. */
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroBatch) batch = pyro_batch_new (fixture->proxy);
-  pyro_batch_add (batch, "add", g_variant_new ("(xx)", 1, 1));
+  pyro_batch_add (batch, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1));
   pyro_batch_add (batch, "nosuch", NULL);
   g_autoptr(GVariant) results = pyro_batch_run_sync (batch, NULL, &error);
   g_assert_null (results);

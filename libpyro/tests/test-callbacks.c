@@ -333,7 +333,7 @@ test_bad_proxies (Fixture *fixture, gconstpointer data)
   g_autoptr(PyroProxy) from_string = pyro_proxy_new_from_variant (g_variant_new_string (fixture->uri), &error);
   g_assert_no_error (error);
 
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", 1, 2),
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),
                                                   G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (sum), ==, 3);

@@ -225,10 +225,10 @@ test_unregister_while_connected (void)
   g_autoptr(PyroProxy) proxy = proxy_for (td, "thing");
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 1, 2)), ==, 3);
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2)), ==, 3);
   g_assert_true (pyro_daemon_unregister (pyro_test_daemon_get (td), "thing"));
 
-  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),
                                                      G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_null (result);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_DAEMON);
@@ -350,7 +350,7 @@ test_call_arguments (void)
     }
 
   /* after all those errors the same connection still serves */
-  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 20, 22)), ==, 42);
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", (gint64) 20, (gint64) 22)), ==, 42);
   g_clear_object (&proxy);
   pyro_test_daemon_stop (td);
 }
@@ -660,11 +660,11 @@ test_pool_limit (void)
   g_autoptr(PyroProxy) p3 = proxy_for (td, "thing");
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
-  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 2, 2)), ==, 4);
+  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1)), ==, 2);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 2)), ==, 4);
 
   /* both workers are taken by connected clients: Pyro4's refusal */
-  g_autoptr(GVariant) refused = pyro_proxy_call_sync (p3, "add", g_variant_new ("(xx)", 3, 3),
+  g_autoptr(GVariant) refused = pyro_proxy_call_sync (p3, "add", g_variant_new ("(xx)", (gint64) 3, (gint64) 3),
                                                       G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_null (refused);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
@@ -675,8 +675,8 @@ test_pool_limit (void)
   pyro_proxy_release (p1);
   PoolRetry retry = { td, NULL };
   g_assert_true (pyro_test_wait_until (pool_connect_succeeds, &retry));
-  g_assert_cmpint (call_int (retry.proxy, "add", g_variant_new ("(xx)", 4, 4)), ==, 8);
-  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 5, 5)), ==, 10);
+  g_assert_cmpint (call_int (retry.proxy, "add", g_variant_new ("(xx)", (gint64) 4, (gint64) 4)), ==, 8);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", (gint64) 5, (gint64) 5)), ==, 10);
 
   g_clear_object (&retry.proxy);
   g_clear_object (&p1);
@@ -783,7 +783,7 @@ test_slow_method_newcomer (void)
 
   /* A newcomer is accepted and served while that call still runs. */
   g_autoptr(PyroProxy) newcomer = proxy_for (td, "thing");
-  g_assert_cmpint (call_int (newcomer, "add", g_variant_new ("(xx)", 20, 22)), ==, 42);
+  g_assert_cmpint (call_int (newcomer, "add", g_variant_new ("(xx)", (gint64) 20, (gint64) 22)), ==, 42);
 
   g_mutex_lock (&gate.lock);
   gate.open = TRUE;
@@ -827,8 +827,8 @@ test_shutdown_with_clients (void)
   PyroProxy *proxies[] = { p1, p2, p3 };
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
-  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", 1, 2)), ==, 3);
+  g_assert_cmpint (call_int (p1, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1)), ==, 2);
+  g_assert_cmpint (call_int (p2, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2)), ==, 3);
   g_assert_true (pyro_proxy_connect (p3, NULL, &error));
 
   /* returns once request_loop() has returned in the daemon thread */
@@ -837,7 +837,7 @@ test_shutdown_with_clients (void)
   for (gsize i = 0; i < G_N_ELEMENTS (proxies); i++)
     {
       g_autoptr(GVariant) result = pyro_proxy_call_sync (proxies[i], i < 2 ? "add" : "ping",
-                                                         i < 2 ? g_variant_new ("(xx)", 1, 1) : NULL,
+                                                         i < 2 ? g_variant_new ("(xx)", (gint64) 1, (gint64) 1) : NULL,
                                                          NULL, NULL, &error);
       g_assert_null (result);
       g_assert_nonnull (error);
@@ -925,7 +925,7 @@ test_shutdown_from_method (void)
 
   g_autoptr(PyroProxy) proxy = pyro_proxy_new_for_uri (uri);
   pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S);
-  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", 1, 1)), ==, 2);
+  g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1)), ==, 2);
 
   /* The method's own reply may or may not get out before its connection
    * is closed; what matters is that the call neither hangs nor crashes
@@ -950,7 +950,7 @@ test_shutdown_from_method (void)
   g_thread_join (thread);
 
   /* the daemon is gone for good */
-  g_autoptr(GVariant) after = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 1), NULL, NULL, &error);
+  g_autoptr(GVariant) after = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1), NULL, NULL, &error);
   g_assert_null (after);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
 
@@ -1009,7 +1009,7 @@ test_main_context (void)
       g_source_set_callback (timeout, on_deadline, &timed_out, NULL);
       g_source_attach (timeout, context);
 
-      pyro_proxy_call (proxy, "add", g_variant_new ("(xx)", round, 100), G_VARIANT_TYPE_INT64, NULL,
+      pyro_proxy_call (proxy, "add", g_variant_new ("(xx)", (gint64) round, (gint64) 100), G_VARIANT_TYPE_INT64, NULL,
                        on_call_done, &outcome);
       while (!outcome.done && !timed_out)
         g_main_context_iteration (context, TRUE);

@@ -68,14 +68,14 @@ check_c_client (const char *uri, const Case *c)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroProxy) proxy = new_proxy (uri, c->client_key);
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2), G_VARIANT_TYPE_INT64,
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2), G_VARIANT_TYPE_INT64,
                                                   NULL, &error);
   if (c->works)
     {
       g_assert_no_error (error);
       g_assert_cmpint (g_variant_get_int64 (sum), ==, 3);
       /* A second call on the same connection is authenticated too. */
-      g_autoptr(GVariant) again = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 2, 2),
+      g_autoptr(GVariant) again = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 2),
                                                         G_VARIANT_TYPE_INT64, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpint (g_variant_get_int64 (again), ==, 4);
@@ -103,7 +103,7 @@ test_c_c (gconstpointer data)
   /* The daemon still serves a client with the right key. */
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroProxy) good = new_proxy (uri, c->daemon_key);
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (good, "add", g_variant_new ("(xx)", 1, 1), G_VARIANT_TYPE_INT64,
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (good, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1), G_VARIANT_TYPE_INT64,
                                                   NULL, &error);
   g_assert_no_error (error);
   pyro_test_daemon_stop (daemon);

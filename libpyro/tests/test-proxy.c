@@ -254,7 +254,7 @@ test_sync (void)
     }
 
   /* without a reply type, the natural mapping */
-  g_autoptr(GVariant) natural = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2), NULL, NULL, &error);
+  g_autoptr(GVariant) natural = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2), NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_type_string (natural), ==, "x");
   g_autoptr(GVariant) text = pyro_proxy_call_sync (proxy, "text", NULL, NULL, NULL, &error);
@@ -283,7 +283,7 @@ test_reply_type_mismatch (void)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(GError) error = NULL;
-      GVariant *params = strcmp (cases[i].method, "add") == 0 ? g_variant_new ("(xx)", 1, 2) : NULL;
+      GVariant *params = strcmp (cases[i].method, "add") == 0 ? g_variant_new ("(xx)", (gint64) 1, (gint64) 2) : NULL;
       g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, cases[i].method, params,
                                                          G_VARIANT_TYPE (cases[i].reply_type), NULL, &error);
       g_assert_null (result);
@@ -294,12 +294,12 @@ test_reply_type_mismatch (void)
 
   /* an add that does not overflow int32 fits "i" */
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) small = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 2),
+  g_autoptr(GVariant) small = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),
                                                     G_VARIANT_TYPE_INT32, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int32 (small), ==, 3);
   /* and one that does not fit is refused, not wrapped */
-  g_autoptr(GVariant) big = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", G_MAXINT32, 1),
+  g_autoptr(GVariant) big = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) G_MAXINT32, (gint64) 1),
                                                   G_VARIANT_TYPE_INT32, NULL, &error);
   g_assert_null (big);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
@@ -352,7 +352,7 @@ test_oneway (void)
   g_assert_cmpint (g_variant_get_int64 (last), ==, 50);
 
   /* any method can be sent oneway: no result, and the next reply is in step */
-  g_autoptr(GVariant) none = pyro_proxy_call_full_sync (proxy, "add", g_variant_new ("(xx)", 1, 1), NULL,
+  g_autoptr(GVariant) none = pyro_proxy_call_full_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1), NULL,
                                                         PYRO_CALL_ONEWAY, G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_variant_is_of_type (none, G_VARIANT_TYPE ("mv")));
@@ -425,7 +425,7 @@ test_async (void)
   g_autoptr(PyroProxy) proxy = proxy_for (td, PYRO_TEST_TIMEOUT_S);
 
   AsyncCall call = { 0 };
-  pyro_proxy_call (proxy, "add", g_variant_new ("(xx)", 2, 3), G_VARIANT_TYPE_INT64, NULL, on_call_done, &call);
+  pyro_proxy_call (proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 3), G_VARIANT_TYPE_INT64, NULL, on_call_done, &call);
   iterate_until (&call.done);
   g_assert_no_error (call.error);
   g_assert_cmpint (g_variant_get_int64 (call.result), ==, 5);
@@ -508,7 +508,7 @@ test_cancel (gconstpointer data)
   g_assert_cmpint (call_add (proxy, 8, 9), ==, 17);
 
   /* a sync call with a cancelled cancellable does not start */
-  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 1),
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1),
                                                      G_VARIANT_TYPE_INT64, cancellable, &error);
   g_assert_null (result);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -611,7 +611,7 @@ test_connection_refused (void)
   g_assert_nonnull (strstr (error->message, "cannot connect"));
   g_clear_error (&error);
 
-  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", 1, 1), NULL, NULL, &error);
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1), NULL, NULL, &error);
   g_assert_null (result);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
   g_assert_null (pyro_proxy_get_methods (proxy));

@@ -196,7 +196,7 @@ static void
 test_c_full (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 3),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (strlen (pyro_stream_get_id (stream)), ==, 36);
@@ -214,7 +214,7 @@ test_c_full (Fixture *fixture, gconstpointer data)
   g_assert_null (again);
 
   /* An ordinary call for a stream method is refused, and the stream closed. */
-  g_autoptr(GVariant) plain = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3), NULL, NULL, &error);
+  g_autoptr(GVariant) plain = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 3), NULL, NULL, &error);
   g_assert_null (plain);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL);
   wait_freed (2);
@@ -224,7 +224,7 @@ static void
 test_c_close_early (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  PyroStream *stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, &error);
+  PyroStream *stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100), NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
   g_assert_cmpint (next_int (stream), ==, 10);
@@ -250,7 +250,7 @@ test_c_close_early (Fixture *fixture, gconstpointer data)
   g_clear_error (&error);
 
   /* Dropping a stream that is still open closes it too. */
-  stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, &error);
+  stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100), NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
   g_object_unref (stream);
@@ -264,7 +264,7 @@ static void
 test_c_abandon_continue (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
@@ -285,7 +285,7 @@ static void
 test_c_abandon_linger (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
@@ -304,7 +304,7 @@ static void
 test_c_not_asked_for (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100), NULL, NULL,
+  g_autoptr(GVariant) value = pyro_proxy_call_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100), NULL, NULL,
                                                     &error);
   g_assert_null (value);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_PROTOCOL);
@@ -316,7 +316,7 @@ static void
 test_c_expired (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 1000000),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 1000000),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
@@ -345,7 +345,7 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 
   /* A stream that raises: the error arrives, the stream is over and freed. */
-  g_autoptr(PyroStream) failing = pyro_proxy_call_stream_sync (fixture->proxy, "gen_failing", g_variant_new ("(x)", 5),
+  g_autoptr(PyroStream) failing = pyro_proxy_call_stream_sync (fixture->proxy, "gen_failing", g_variant_new ("(x)", (gint64) 5),
                                                                NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (failing), ==, 0);
@@ -358,7 +358,7 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 1);
 
   /* Items of another type than the table declares. */
-  g_autoptr(PyroStream) wrong = pyro_proxy_call_stream_sync (fixture->proxy, "gen_wrong", g_variant_new ("(x)", 5),
+  g_autoptr(PyroStream) wrong = pyro_proxy_call_stream_sync (fixture->proxy, "gen_wrong", g_variant_new ("(x)", (gint64) 5),
                                                              NULL, &error);
   g_assert_no_error (error);
   g_autoptr(GVariant) bad = pyro_stream_next (wrong, NULL, NULL, &error);
@@ -368,7 +368,7 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 2);
 
   /* The daemon keeps serving. */
-  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", 2, 3),
+  g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 3),
                                                   G_VARIANT_TYPE_INT64, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (sum), ==, 5);
@@ -463,7 +463,7 @@ static void
 test_py_daemon_full (PyFixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 3),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 3),
                                                               NULL, &error);
   g_assert_no_error (error);
   for (gint64 i = 0; i < 3; i++)
@@ -478,7 +478,7 @@ static void
 test_py_daemon_close (PyFixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
@@ -491,7 +491,7 @@ static void
 test_py_daemon_abandon (PyFixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 100),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 100),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
@@ -507,7 +507,7 @@ static void
 test_py_daemon_expired (PyFixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", 1000000),
+  g_autoptr(PyroStream) stream = pyro_proxy_call_stream_sync (fixture->proxy, "gen", g_variant_new ("(x)", (gint64) 1000000),
                                                               NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (next_int (stream), ==, 0);
