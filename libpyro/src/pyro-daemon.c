@@ -601,6 +601,45 @@ on_lease_over (gint fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The leader has a client (@have_client) or is told to stop (shutdown):
+ * it no longer waits for clients.  Returns the lease it now serves on, or
+ * 0 if it stops. */
+static guint64
+begin_lease (PyroDaemon *daemon, gboolean have_client)
+{
+  g_mutex_lock (&daemon->lock);
+  daemon->n_leaders--;
+  guint64 lease = 0;
+  if (have_client && !daemon->shutting_down)
+    {
+      lease = daemon->lease = ++daemon->last_lease;
+      daemon->lease_start = g_get_monotonic_time ();
+      /* Without a timer nobody would end the lease: pass the role on now. */
+      if (!start_lease (daemon))
+        pass_lead_on (daemon);
+    }
+  else
+    g_cond_broadcast (&daemon->workers_done);
+  g_mutex_unlock (&daemon->lock);
+  return lease;
+}
+
+/* The leader's client is done: TRUE if the role is still its own, and so
+ * it waits for the next client again. */
+static gboolean
+end_lease (PyroDaemon *daemon, guint64 lease)
+{
+  g_mutex_lock (&daemon->lock);
+  gboolean still_leader = daemon->lease == lease;
+  if (still_leader)
+    daemon->lease = 0;
+  gboolean come_back = still_leader && !daemon->shutting_down;
+  if (come_back)
+    daemon->n_leaders++;
+  g_mutex_unlock (&daemon->lock);
+  return come_back;
+}
+
 /* The leader's task: accept a client, serve it, and come back for the
  * next, as long as the role is still ours. */
 static void
@@ -609,42 +648,14 @@ lead (PyroDaemon *daemon)
   for (;;)
     {
       g_autoptr(GSocketConnection) connection = wait_for_client (daemon);
-
-      g_mutex_lock (&daemon->lock);
-      daemon->n_leaders--;
-      gboolean go_on = connection != NULL && !daemon->shutting_down;
-      guint64 lease = 0;
-      if (go_on)
-        {
-          lease = daemon->lease = ++daemon->last_lease;
-          daemon->lease_start = g_get_monotonic_time ();
-        }
-      else
-        g_cond_broadcast (&daemon->workers_done);
-      g_mutex_unlock (&daemon->lock);
-      if (!go_on)
+      guint64 lease = begin_lease (daemon, connection != NULL);
+      if (lease == 0)
         return;
-
-      if (!start_lease (daemon))
-        {
-          g_mutex_lock (&daemon->lock);
-          if (daemon->lease == lease)
-            pass_lead_on (daemon);
-          g_mutex_unlock (&daemon->lock);
-        }
 
       if (admit_connection (daemon, connection))
         serve_connection (daemon, g_steal_pointer (&connection));
 
-      g_mutex_lock (&daemon->lock);
-      gboolean still_leader = daemon->lease == lease;
-      if (still_leader)
-        daemon->lease = 0;
-      gboolean come_back = still_leader && !daemon->shutting_down;
-      if (come_back)
-        daemon->n_leaders++;
-      g_mutex_unlock (&daemon->lock);
-      if (!come_back)
+      if (!end_lease (daemon, lease))
         return;
     }
 }
