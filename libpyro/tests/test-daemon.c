@@ -815,6 +815,60 @@ test_method_calls_own_daemon (void)
   pyro_test_daemon_stop (td);
 }
 
+/* Short clients from several threads at once, a long-lived one among
+ * them: leaders come and go (a lease runs out while the long-lived client
+ * is served), and every call must still be answered, and right. */
+#define SHORT_THREADS 6
+#define SHORT_CLIENTS 60
+
+typedef struct
+{
+  PyroTestDaemon *td;
+  gint64          id;
+  guint           answered;
+} ShortClients;
+
+static gpointer
+run_short_clients (gpointer data)
+{
+  ShortClients *sc = data;
+
+  for (gint64 i = 0; i < SHORT_CLIENTS; i++)
+    {
+      g_autoptr(PyroProxy) proxy = proxy_for (sc->td, "thing");
+      if (call_int (proxy, "add", g_variant_new ("(xx)", sc->id, i)) == sc->id + i)
+        sc->answered++;
+    }
+  return NULL;
+}
+
+static void
+test_short_and_long_clients (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  g_autoptr(PyroProxy) long_lived = proxy_for (td, "thing");
+  ShortClients clients[SHORT_THREADS];
+  GThread *threads[SHORT_THREADS];
+
+  g_assert_cmpint (call_int (long_lived, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 1)), ==, 2);
+  for (int t = 0; t < SHORT_THREADS; t++)
+    {
+      clients[t] = (ShortClients) { td, 1000 * (t + 1), 0 };
+      threads[t] = g_thread_new ("short clients", run_short_clients, &clients[t]);
+    }
+  /* The long-lived client keeps calling on its one connection meanwhile. */
+  for (gint64 i = 0; i < SHORT_CLIENTS; i++)
+    g_assert_cmpint (call_int (long_lived, "add", g_variant_new ("(xx)", i, i)), ==, 2 * i);
+  for (int t = 0; t < SHORT_THREADS; t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_cmpuint (clients[t].answered, ==, SHORT_CLIENTS);
+    }
+
+  g_clear_object (&long_lived);
+  pyro_test_daemon_stop (td);
+}
+
 /* ---- shutdown --------------------------------------------------------------------------- */
 
 static void
@@ -1114,6 +1168,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
   g_test_add_func ("/pyro/daemon/leader/slow-method-newcomer", test_slow_method_newcomer);
   g_test_add_func ("/pyro/daemon/leader/method-calls-own-daemon", test_method_calls_own_daemon);
+  g_test_add_func ("/pyro/daemon/leader/short-and-long-clients", test_short_and_long_clients);
   g_test_add_func ("/pyro/daemon/shutdown-with-clients", test_shutdown_with_clients);
   g_test_add_func ("/pyro/daemon/shutdown-from-method", test_shutdown_from_method);
   g_test_add_func ("/pyro/daemon/shutdown-last-reference", test_shutdown_last_reference);
