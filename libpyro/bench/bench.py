@@ -8,8 +8,9 @@ Each round starts a libpyro daemon (`pyro-bench daemon`) and a Pyro4 daemon
 one and right after against the other (which goes first alternates between
 rounds, and the default number of rounds is even, so that both orders count
 alike in the medians: a run right after the other implementation's run of
-the previous scenario measured up to a third higher or lower), with a client of the same kind (`pyro-bench client` or
-bench_client.py, PYRO_SERIALIZER=json), so that a burst of load elsewhere on
+the previous scenario measured up to a third higher or lower), with a
+client of the same kind (`pyro-bench client` or bench_client.py,
+PYRO_SERIALIZER=json), so that a burst of load elsewhere on
 the machine hits both alike.  At the end of a round it reads each daemon's
 peak RSS (VmHWM) and stops it by PID.  The table shows the median
 over the rounds, the ratio libpyro/Pyro4 and the targets of issues 2 and 4,

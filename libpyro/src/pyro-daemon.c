@@ -614,13 +614,21 @@ begin_lease (PyroDaemon *daemon, gboolean have_client)
     {
       lease = daemon->lease = ++daemon->last_lease;
       daemon->lease_start = g_get_monotonic_time ();
-      /* Without a timer nobody would end the lease: pass the role on now. */
-      if (!start_lease (daemon))
-        pass_lead_on (daemon);
     }
   else
     g_cond_broadcast (&daemon->workers_done);
   g_mutex_unlock (&daemon->lock);
+
+  /* Armed outside the lock (a system call); a timer that ran for an
+   * earlier lease finds this one too young (on_lease_over()).  Without a
+   * timer nobody would end the lease: pass the role on now. */
+  if (lease != 0 && !start_lease (daemon))
+    {
+      g_mutex_lock (&daemon->lock);
+      if (daemon->lease == lease)
+        pass_lead_on (daemon);
+      g_mutex_unlock (&daemon->lock);
+    }
   return lease;
 }
 
