@@ -20,6 +20,7 @@
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
 #include "pyro-stream-private.h"
+#include "pyro-type-cache-private.h"
 #include "pyro-wait-private.h"
 
 #include <errno.h>
@@ -100,6 +101,20 @@ pyro_registration_unref (PyroRegistration *registration)
   g_free (registration);
 }
 
+/* Every call of a method makes values of its argument and result types:
+ * GLib's descriptions of those types are kept, instead of being built
+ * anew for every call (pyro-type-cache-private.h). */
+static void
+keep_method_types (const PyroClass *klass)
+{
+  for (const PyroMethod *m = klass->methods; m != NULL && m->name != NULL; m++)
+    {
+      pyro_type_cache_keep (G_VARIANT_TYPE (m->in_signature ? m->in_signature : "()"));
+      if (m->out_signature != NULL)
+        pyro_type_cache_keep (G_VARIANT_TYPE (m->out_signature));
+    }
+}
+
 /* Checks a class table once, at registration, so that a broken table is a
  * programming error reported right away, not a puzzling failure per call. */
 static gboolean
@@ -170,6 +185,7 @@ register_common (PyroDaemon      *daemon,
 {
   if (!class_is_valid (klass, error))
     return NULL;
+  keep_method_types (klass);
 
   g_autofree char *id = NULL;
   if (object_id != NULL)

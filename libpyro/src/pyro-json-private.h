@@ -35,6 +35,13 @@ void pyro_json_write_node (GString *out, JsonNode *node);
  * for types JSON cannot carry ("ay", "h"), naming the type. */
 gboolean pyro_json_write_variant (GString *out, GVariant *value, GError **error);
 
+/* The same for a call's arguments @params, a tuple written member by
+ * member: arguments are mostly a tuple just built with g_variant_new(),
+ * which GLib keeps as a tree of members, and pyro_json_write_variant()
+ * would read a tuple of numbers from its serialized bytes, which makes
+ * GLib serialize the tree first. */
+gboolean pyro_json_write_params (GString *out, GVariant *params, GError **error);
+
 /* Converts a parsed node to a GVariant of @type (transfer none, nullable).
  * @type NULL (or "v" inside containers... i.e. G_VARIANT_TYPE_VARIANT) takes
  * the natural mapping: int "x", float "d", str "s", bool "b", list "av",

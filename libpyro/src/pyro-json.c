@@ -1275,6 +1275,28 @@ pyro_json_write_variant (GString *out, GVariant *value, GError **error)
   return FALSE;
 }
 
+gboolean
+pyro_json_write_params (GString *out, GVariant *params, GError **error)
+{
+  gsize old_len;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Anything else (tests send garbage on purpose) is written as usual. */
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE))
+    return pyro_json_write_variant (out, params, error);
+
+  old_len = out->len;
+  if (check_type_for_json (g_variant_get_type (params), "serialize", error) &&
+      write_list (out, params, error))
+    return TRUE;
+
+  g_string_truncate (out, old_len);
+  return FALSE;
+}
+
 /* ======================================================================
  * JsonNode -> GVariant
  *

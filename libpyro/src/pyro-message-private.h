@@ -67,7 +67,7 @@ typedef struct
   guint16 flags;
   guint16 seq;
   guint16 serializer_id;
-  GArray *annotations;  /* of PyroAnnotation, in wire order; owns the values */
+  GArray *annotations;  /* of PyroAnnotation, in wire order; owns the values; NULL when none */
   GBytes *body;         /* never NULL (empty bytes when there is no body); uncompressed */
 } PyroMessage;
 
@@ -93,6 +93,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PyroMessage, pyro_message_free)
  * HMAC chunk pyro_message_encode() may add; a wrong key or too much data
  * is a programming error (g_return_if_fail). */
 void    pyro_message_set_annotation (PyroMessage *msg, const char *key, const void *data, gsize len);
+/* How many annotations @msg has, and the @i-th in wire order (transfer none). */
+guint           pyro_message_n_annotations (const PyroMessage *msg);
+PyroAnnotation *pyro_message_annotation_at (const PyroMessage *msg, guint i);
 /* (transfer none) (nullable) */
 GBytes *pyro_message_get_annotation (const PyroMessage *msg, const char *key);
 

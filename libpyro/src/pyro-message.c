@@ -81,8 +81,7 @@ message_new_with_body (PyroMessageType type,
   msg->flags = flags;
   msg->seq = seq;
   msg->serializer_id = serializer_id;
-  msg->annotations = g_array_new (FALSE, FALSE, sizeof (PyroAnnotation));
-  g_array_set_clear_func (msg->annotations, annotation_clear);
+  msg->annotations = NULL;  /* made by the first annotation: most messages have none */
   msg->body = body;
   return msg;
 }
@@ -116,19 +115,32 @@ pyro_message_free (PyroMessage *msg)
 {
   if (msg == NULL)
     return;
-  g_array_unref (msg->annotations);
+  g_clear_pointer (&msg->annotations, g_array_unref);
   g_clear_pointer (&msg->body, g_bytes_unref);  /* NULL only while reading */
   g_free (msg);
 }
 
 /* ---- annotations ----------------------------------------------------------- */
 
+guint
+pyro_message_n_annotations (const PyroMessage *msg)
+{
+  return msg->annotations != NULL ? msg->annotations->len : 0;
+}
+
+PyroAnnotation *
+pyro_message_annotation_at (const PyroMessage *msg, guint i)
+{
+  g_return_val_if_fail (i < pyro_message_n_annotations (msg), NULL);
+  return &g_array_index (msg->annotations, PyroAnnotation, i);
+}
+
 static PyroAnnotation *
 find_annotation (const PyroMessage *msg, const char *key)
 {
-  for (guint i = 0; i < msg->annotations->len; i++)
+  for (guint i = 0; i < pyro_message_n_annotations (msg); i++)
     {
-      PyroAnnotation *annotation = &g_array_index (msg->annotations, PyroAnnotation, i);
+      PyroAnnotation *annotation = pyro_message_annotation_at (msg, i);
       if (memcmp (annotation->key, key, 4) == 0)
         return annotation;
     }
@@ -141,9 +153,9 @@ static gsize
 annotations_wire_size (const PyroMessage *msg, gboolean skip_hmac)
 {
   gsize size = 0;
-  for (guint i = 0; i < msg->annotations->len; i++)
+  for (guint i = 0; i < pyro_message_n_annotations (msg); i++)
     {
-      const PyroAnnotation *annotation = &g_array_index (msg->annotations, PyroAnnotation, i);
+      const PyroAnnotation *annotation = pyro_message_annotation_at (msg, i);
       if (skip_hmac && memcmp (annotation->key, HMAC_KEY, 4) == 0)
         continue;
       size += CHUNK_HEAD_SIZE + g_bytes_get_size (annotation->value);
@@ -168,6 +180,11 @@ store_annotation (PyroMessage *msg, const char *key, GBytes *value)
   memcpy (annotation.key, key, 4);
   annotation.key[4] = '\0';
   annotation.value = value;
+  if (msg->annotations == NULL)
+    {
+      msg->annotations = g_array_new (FALSE, FALSE, sizeof (PyroAnnotation));
+      g_array_set_clear_func (msg->annotations, annotation_clear);
+    }
   g_array_append_val (msg->annotations, annotation);
 }
 
@@ -308,12 +325,12 @@ compute_hmac (const PyroMessage *msg,
 
   /* Messages carry a handful of annotations; the heap is for the odd one
    * with many. */
-  guint n = msg->annotations->len;
+  guint n = pyro_message_n_annotations (msg);
   const PyroAnnotation *on_stack[8];
   g_autofree const PyroAnnotation **on_heap = n > G_N_ELEMENTS (on_stack) ? g_new (const PyroAnnotation *, n) : NULL;
   const PyroAnnotation **sorted = on_heap != NULL ? on_heap : on_stack;
   for (guint i = 0; i < n; i++)
-    sorted[i] = &g_array_index (msg->annotations, PyroAnnotation, i);
+    sorted[i] = pyro_message_annotation_at (msg, i);
   qsort (sorted, n, sizeof sorted[0], compare_annotation_keys);
 
   for (guint i = 0; i < n; i++)
@@ -380,21 +397,28 @@ put_chunk (guint8 *p, const char *key, const void *data, gsize len)
   return p + len;
 }
 
-/* The body of a PyroMessage is never compressed, so neither is the wire
- * form: the COMPRESSED flag is never sent. */
-/* Encodes the header and annotations of @msg into a new buffer of
- * *@head_len bytes, leaving @extra bytes free at its end (for the body when
- * the caller wants one buffer). */
-static guint8 *
-encode_head (const PyroMessage *msg, GBytes *hmac_key, gsize extra, gsize *head_len)
+/* Bytes the header and annotation chunks of @msg take on the wire. */
+static gsize
+head_size (const PyroMessage *msg, GBytes *hmac_key)
+{
+  gsize annotations_size = annotations_wire_size (msg, hmac_key != NULL);
+  if (hmac_key != NULL)
+    annotations_size += HMAC_CHUNK_SIZE;
+  return PYRO_HEADER_SIZE + annotations_size;
+}
+
+/* Encodes the header and annotations of @msg into @buffer, which has
+ * @head_len = head_size() bytes.  The body of a PyroMessage is never
+ * compressed, so neither is the wire form: the COMPRESSED flag is never
+ * sent. */
+static void
+encode_head (const PyroMessage *msg, GBytes *hmac_key, guint8 *buffer, gsize head_len)
 {
   gsize body_len = g_bytes_get_size (msg->body);
   g_assert (body_len <= PYRO_MAX_BODY_SIZE);
 
-  gsize annotations_size = annotations_wire_size (msg, hmac_key != NULL);
-  if (hmac_key != NULL)
-    annotations_size += HMAC_CHUNK_SIZE;
-  g_return_val_if_fail (annotations_size <= MAX_ANNOTATIONS_SIZE, NULL);
+  gsize annotations_size = head_len - PYRO_HEADER_SIZE;
+  g_assert (annotations_size <= MAX_ANNOTATIONS_SIZE);
 
   PyroHeader header = {
     .type = msg->type,
@@ -405,8 +429,6 @@ encode_head (const PyroMessage *msg, GBytes *hmac_key, gsize extra, gsize *head_
     .annotations_size = annotations_size,
   };
 
-  *head_len = PYRO_HEADER_SIZE + annotations_size;
-  guint8 *buffer = g_malloc (*head_len + extra);
   guint8 *p = buffer;
 
   memcpy (p, MAGIC, 4);
@@ -420,9 +442,9 @@ encode_head (const PyroMessage *msg, GBytes *hmac_key, gsize extra, gsize *head_
   p = put_be16 (p, 0);  /* reserved */
   p = put_be16 (p, pyro_header_checksum (&header));
 
-  for (guint i = 0; i < msg->annotations->len; i++)
+  for (guint i = 0; i < pyro_message_n_annotations (msg); i++)
     {
-      const PyroAnnotation *annotation = &g_array_index (msg->annotations, PyroAnnotation, i);
+      const PyroAnnotation *annotation = pyro_message_annotation_at (msg, i);
       if (hmac_key != NULL && memcmp (annotation->key, HMAC_KEY, 4) == 0)
         continue;  /* a stale HMAC (say, of a message read earlier) is replaced */
       gsize len;
@@ -438,8 +460,7 @@ encode_head (const PyroMessage *msg, GBytes *hmac_key, gsize extra, gsize *head_
       compute_hmac (msg, msg->body, hmac_key, p);
       p += HMAC_DIGEST_SIZE;
     }
-  g_assert (p == buffer + *head_len);
-  return buffer;
+  g_assert (p == buffer + head_len);
 }
 
 GBytes *
@@ -447,11 +468,14 @@ pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
 {
   g_return_val_if_fail (msg != NULL, NULL);
 
-  gsize body_len, head_len;
+  gsize body_len;
   const guint8 *body = g_bytes_get_data (msg->body, &body_len);
   g_return_val_if_fail (body_len <= PYRO_MAX_BODY_SIZE, NULL);
+  gsize head_len = head_size (msg, hmac_key);
+  g_return_val_if_fail (head_len - PYRO_HEADER_SIZE <= MAX_ANNOTATIONS_SIZE, NULL);
 
-  guint8 *buffer = encode_head (msg, hmac_key, body_len, &head_len);
+  guint8 *buffer = g_malloc (head_len + body_len);
+  encode_head (msg, hmac_key, buffer, head_len);
   if (body_len > 0)
     memcpy (buffer + head_len, body, body_len);
   return g_bytes_new_take (buffer, head_len + body_len);
@@ -847,13 +871,20 @@ pyro_message_read_from (PyroReadFunc   read,
 
   g_autoptr(GBytes) all = g_bytes_new_with_free_func (buffer->data, rest, read_buffer_free, buffer);
   buffer = NULL;  /* owned by @all now */
-  g_autoptr(GBytes) area = g_bytes_new_from_bytes (all, 0, header.annotations_size);
-  g_autoptr(GBytes) body = g_bytes_new_from_bytes (all, header.annotations_size, header.body_size);
-
   g_autoptr(PyroMessage) msg = message_new_with_body (header.type, header.flags, header.seq,
                                                       header.serializer_id, NULL);
-  if (!parse_annotations (msg, area, error))
-    return NULL;
+
+  /* Most messages have no annotations: then the body is the whole buffer. */
+  g_autoptr(GBytes) body = NULL;
+  if (header.annotations_size == 0)
+    body = g_steal_pointer (&all);
+  else
+    {
+      g_autoptr(GBytes) area = g_bytes_new_from_bytes (all, 0, header.annotations_size);
+      if (!parse_annotations (msg, area, error))
+        return NULL;
+      body = g_bytes_new_from_bytes (all, header.annotations_size, header.body_size);
+    }
 
   /* The HMAC covers the body as transmitted, so check it before inflating. */
   if (!check_hmac (msg, body, hmac_key, error))
@@ -921,8 +952,15 @@ pyro_message_write_to (PyroWriteFunc       write,
   /* One write for the whole message, as Python does, so Nagle's algorithm
    * never holds back half of it; writev sends the body from where it is,
    * without copying it behind the header first. */
-  gsize head_len;
-  g_autofree guint8 *head = encode_head (msg, hmac_key, 0, &head_len);
+  gsize head_len = head_size (msg, hmac_key);
+  g_return_val_if_fail (head_len - PYRO_HEADER_SIZE <= MAX_ANNOTATIONS_SIZE, FALSE);
+
+  /* Most heads are the 24-byte header and a few annotations: they are
+   * built on the stack, the rare big one on the heap. */
+  guint8 on_stack[256];
+  g_autofree guint8 *on_heap = head_len > sizeof on_stack ? g_malloc (head_len) : NULL;
+  guint8 *head = on_heap != NULL ? on_heap : on_stack;
+  encode_head (msg, hmac_key, head, head_len);
   GOutputVector vectors[2] = {
     { head, head_len },
     { g_bytes_get_data (msg->body, NULL), body_len },

@@ -13,6 +13,7 @@
 #include "pyro-metadata-private.h"
 #include "pyro-naming-private.h"
 #include "pyro-proxy-private.h"
+#include "pyro-type-cache-private.h"
 #include "pyro-wire-private.h"
 
 #include <pyro/pyro-proxy.h>
@@ -323,7 +324,7 @@ build_invoke_body (PyroProxy *proxy, ProxyRequest *req, gsize *len, GError **err
     g_string_append (body, req->params_json);
   else if (req->params == NULL)
     g_string_append (body, "[]");
-  else if (!pyro_json_write_variant (body, req->params, error))
+  else if (!pyro_json_write_params (body, req->params, error))
     {
       g_prefix_error (error, "%s(): cannot send the arguments: ", req->method);
       g_string_free (body, TRUE);
@@ -490,6 +491,14 @@ static GVariant *
 proxy_request_run (PyroProxy *proxy, ProxyRequest *req, GCancellable *cancellable, GError **error)
 {
   g_autoptr(GError) local = NULL;
+
+  /* A program that calls once mostly calls again with values of the same
+   * types: GLib's descriptions of them are kept for the next call
+   * (pyro-type-cache-private.h). */
+  if (req->params != NULL)
+    pyro_type_cache_keep (g_variant_get_type (req->params));
+  if (req->reply_type != NULL)
+    pyro_type_cache_keep (req->reply_type);
 
   g_mutex_lock (&proxy->lock);
   GVariant *result = call_locked (proxy, req, cancellable, &local);

@@ -23,13 +23,19 @@
 
 G_BEGIN_DECLS
 
-/* A cursor over JSON text. */
+/* A cursor over JSON text, and the value being read. */
 typedef struct
 {
   const char *p;       /* next byte to read */
   const char *end;     /* one past the last byte */
   guint       depth;   /* open lists, for the nesting limit */
-  GByteArray *data;    /* serialized bytes of the value being read */
+  /* Serialized bytes of the value being read: @len of @capacity bytes at
+   * @data, which is @small while they fit there (most values do: no
+   * allocation), else a heap block. */
+  guint8     *data;
+  gsize       len;
+  gsize       capacity;
+  guint8      small[256];
 } PyroWire;
 
 void pyro_wire_init  (PyroWire *wire, const char *text, gsize len);

@@ -36,13 +36,39 @@ pyro_wire_init (PyroWire *wire, const char *text, gsize len)
   wire->p = text;
   wire->end = text + len;
   wire->depth = 0;
-  wire->data = g_byte_array_sized_new (64);
+  wire->data = wire->small;
+  wire->len = 0;
+  wire->capacity = sizeof wire->small;
 }
 
 void
 pyro_wire_clear (PyroWire *wire)
 {
-  g_clear_pointer (&wire->data, g_byte_array_unref);
+  if (wire->data != wire->small)
+    g_free (wire->data);
+  wire->data = wire->small;
+  wire->len = 0;
+  wire->capacity = sizeof wire->small;
+}
+
+/* ---- the value's bytes -------------------------------------------------- */
+
+/* Appends @len bytes, moving to a bigger heap block when they do not fit. */
+static void
+append_bytes (PyroWire *w, const void *bytes, gsize len)
+{
+  if (len > w->capacity - w->len)
+    {
+      gsize capacity = MAX (2 * w->capacity, w->len + len);
+
+      if (w->data == w->small)
+        w->data = memcpy (g_malloc (capacity), w->small, w->len);
+      else
+        w->data = g_realloc (w->data, capacity);
+      w->capacity = capacity;
+    }
+  memcpy (w->data + w->len, bytes, len);
+  w->len += len;
 }
 
 /* ---- reading text ------------------------------------------------------- */
@@ -170,7 +196,7 @@ read_string_value (PyroWire *w)
        * quote is ASCII, so it cannot fall inside one. */
       if (q >= w->end || (non_ascii && !g_utf8_validate_len (w->p, q - w->p, NULL)))
         return FALSE;
-      g_byte_array_append (w->data, (const guint8 *) w->p, q - w->p);
+      append_bytes (w, (const guint8 *) w->p, q - w->p);
       w->p = q + 1;
       if (*q == '"')
         break;
@@ -179,10 +205,10 @@ read_string_value (PyroWire *w)
       char c = (*q == '\\' && w->p < w->end) ? simple_escape (*w->p) : 0;
       if (c == 0)
         return FALSE;
-      g_byte_array_append (w->data, (const guint8 *) &c, 1);
+      append_bytes (w, (const guint8 *) &c, 1);
       w->p++;
     }
-  g_byte_array_append (w->data, (const guint8 *) "", 1);
+  append_bytes (w, (const guint8 *) "", 1);
   return TRUE;
 }
 
@@ -330,12 +356,12 @@ type_layout (const char **t, gsize *fixed_size)
 }
 
 static void
-pad_to (GByteArray *data, gsize align)
+pad_to (PyroWire *w, gsize align)
 {
   static const guint8 zeros[8] = { 0 };
 
-  if (data->len % align != 0)
-    g_byte_array_append (data, zeros, align - data->len % align);
+  if (w->len % align != 0)
+    append_bytes (w, zeros, align - w->len % align);
 }
 
 /* The width of the framing offsets of a container whose body is
@@ -356,9 +382,9 @@ offset_width (gsize body_size, gsize n_offsets)
 /* Appends @offsets (relative to the container start @start) in the order
  * given, little-endian. */
 static void
-write_offsets (GByteArray *data, gsize start, const gsize *offsets, gsize n, gboolean reversed)
+write_offsets (PyroWire *w, gsize start, const gsize *offsets, gsize n, gboolean reversed)
 {
-  gsize width = offset_width (data->len - start, n);
+  gsize width = offset_width (w->len - start, n);
 
   for (gsize k = 0; k < n; k++)
     {
@@ -367,15 +393,15 @@ write_offsets (GByteArray *data, gsize start, const gsize *offsets, gsize n, gbo
 
       for (gsize b = 0; b < width; b++)
         bytes[b] = (value >> (8 * b)) & 0xff;
-      g_byte_array_append (data, bytes, width);
+      append_bytes (w, bytes, width);
     }
 }
 
 static void
-append_number (GByteArray *data, const void *value, gsize size)
+append_number (PyroWire *w, const void *value, gsize size)
 {
-  pad_to (data, size);
-  g_byte_array_append (data, value, size);
+  pad_to (w, size);
+  append_bytes (w, value, size);
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -388,8 +414,6 @@ static gboolean read_typed (PyroWire *w, const char **t);
 static const char *
 read_natural (PyroWire *w)
 {
-  GByteArray *data = w->data;
-
   skip_space (w);
   if (w->p >= w->end)
     return NULL;
@@ -405,7 +429,7 @@ read_natural (PyroWire *w)
 
         if (!(b ? take_word (w, "true", 4) : take_word (w, "false", 5)))
           return NULL;
-        g_byte_array_append (data, &b, 1);
+        append_bytes (w, &b, 1);
         return "b";
       }
     case 'n':
@@ -414,7 +438,7 @@ read_natural (PyroWire *w)
     case '[':
       {
         /* A list: "av", an array of variable-size elements. */
-        gsize start = data->len;
+        gsize start = w->len;
         GArray *ends = NULL;
         gboolean done;
         const char *type = "av";
@@ -426,20 +450,20 @@ read_natural (PyroWire *w)
           {
             const char *child;
 
-            pad_to (data, 8);
+            pad_to (w, 8);
             child = read_natural (w);
             if (child == NULL || !next_element (w, &done))
               {
                 type = NULL;
                 break;
               }
-            g_byte_array_append (data, (const guint8 *) "", 1);
-            g_byte_array_append (data, (const guint8 *) child, strlen (child));
-            g_array_append_val (ends, (gsize) { data->len - start });
+            append_bytes (w, (const guint8 *) "", 1);
+            append_bytes (w, (const guint8 *) child, strlen (child));
+            g_array_append_val (ends, (gsize) { w->len - start });
           }
         if (type != NULL)
           {
-            write_offsets (data, start, (const gsize *) ends->data, ends->len, FALSE);
+            write_offsets (w, start, (const gsize *) ends->data, ends->len, FALSE);
             w->depth--;
           }
         g_array_unref (ends);
@@ -454,9 +478,9 @@ read_natural (PyroWire *w)
         if (!read_number (w, &integer, &real, &is_real))
           return NULL;
         if (is_real)
-          append_number (data, &real, sizeof real);
+          append_number (w, &real, sizeof real);
         else
-          append_number (data, &integer, sizeof integer);
+          append_number (w, &integer, sizeof integer);
         return is_real ? "d" : "x";
       }
     }
@@ -481,7 +505,7 @@ read_scalar (PyroWire *w, char code)
         b = 0;
       else
         return FALSE;
-      g_byte_array_append (w->data, &b, 1);
+      append_bytes (w, &b, 1);
       return TRUE;
     }
 
@@ -494,7 +518,7 @@ read_scalar (PyroWire *w, char code)
     {
       if (!is_real)
         d = (double) v;
-      append_number (w->data, &d, sizeof d);
+      append_number (w, &d, sizeof d);
       return TRUE;
     }
   if (is_real)
@@ -507,7 +531,7 @@ read_scalar (PyroWire *w, char code)
         guint8 y = v;
         if (v < 0 || v > G_MAXUINT8)
           return FALSE;
-        append_number (w->data, &y, 1);
+        append_number (w, &y, 1);
         return TRUE;
       }
     case 'n':
@@ -515,7 +539,7 @@ read_scalar (PyroWire *w, char code)
         gint16 n = v;
         if (v < G_MININT16 || v > G_MAXINT16)
           return FALSE;
-        append_number (w->data, &n, 2);
+        append_number (w, &n, 2);
         return TRUE;
       }
     case 'q':
@@ -523,7 +547,7 @@ read_scalar (PyroWire *w, char code)
         guint16 q = v;
         if (v < 0 || v > G_MAXUINT16)
           return FALSE;
-        append_number (w->data, &q, 2);
+        append_number (w, &q, 2);
         return TRUE;
       }
     case 'i':
@@ -531,7 +555,7 @@ read_scalar (PyroWire *w, char code)
         gint32 i = v;
         if (v < G_MININT32 || v > G_MAXINT32)
           return FALSE;
-        append_number (w->data, &i, 4);
+        append_number (w, &i, 4);
         return TRUE;
       }
     case 'u':
@@ -539,18 +563,18 @@ read_scalar (PyroWire *w, char code)
         guint32 u = v;
         if (v < 0 || v > G_MAXUINT32)
           return FALSE;
-        append_number (w->data, &u, 4);
+        append_number (w, &u, 4);
         return TRUE;
       }
     case 'x':
-      append_number (w->data, &v, 8);
+      append_number (w, &v, 8);
       return TRUE;
     case 't':
       {
         guint64 t = v;
         if (v < 0)
           return FALSE;
-        append_number (w->data, &t, 8);
+        append_number (w, &t, 8);
         return TRUE;
       }
     default:
@@ -563,7 +587,7 @@ static gboolean
 read_array (PyroWire *w, const char **t)
 {
   const char *element = *t;
-  gsize start = w->data->len;
+  gsize start = w->len;
   gsize element_size;
   gsize element_align = type_layout (t, &element_size);
   g_autoptr(GArray) ends = NULL;
@@ -578,14 +602,14 @@ read_array (PyroWire *w, const char **t)
     {
       const char *et = element;
 
-      pad_to (w->data, element_align);
+      pad_to (w, element_align);
       if (!read_typed (w, &et) || !next_element (w, &done))
         return FALSE;
       if (ends != NULL)
-        g_array_append_val (ends, (gsize) { w->data->len - start });
+        g_array_append_val (ends, (gsize) { w->len - start });
     }
   if (ends != NULL)
-    write_offsets (w->data, start, (const gsize *) ends->data, ends->len, FALSE);
+    write_offsets (w, start, (const gsize *) ends->data, ends->len, FALSE);
   w->depth--;
   return TRUE;
 }
@@ -595,7 +619,7 @@ read_array (PyroWire *w, const char **t)
 static gboolean
 read_tuple (PyroWire *w, const char **t)
 {
-  gsize start = w->data->len;
+  gsize start = w->len;
   gsize ends[16];
   gsize n_ends = 0;
   gsize align = 1;
@@ -613,7 +637,7 @@ read_tuple (PyroWire *w, const char **t)
       if (done)
         return FALSE;  /* too few elements */
       align = MAX (align, member_align);
-      pad_to (w->data, member_align);
+      pad_to (w, member_align);
       if (!read_typed (w, &member) || !next_element (w, &done))
         return FALSE;
       if (member_size == 0)
@@ -624,7 +648,7 @@ read_tuple (PyroWire *w, const char **t)
             {
               if (n_ends == G_N_ELEMENTS (ends))
                 return FALSE;
-              ends[n_ends++] = w->data->len - start;
+              ends[n_ends++] = w->len - start;
             }
         }
     }
@@ -635,12 +659,12 @@ read_tuple (PyroWire *w, const char **t)
 
   if (fixed)
     {
-      if (w->data->len == start)
-        g_byte_array_append (w->data, (const guint8 *) "", 1);  /* the unit tuple */
-      pad_to (w->data, align);
+      if (w->len == start)
+        append_bytes (w, (const guint8 *) "", 1);  /* the unit tuple */
+      pad_to (w, align);
     }
   else
-    write_offsets (w->data, start, ends, n_ends, TRUE);
+    write_offsets (w, start, ends, n_ends, TRUE);
   return TRUE;
 }
 
@@ -661,8 +685,8 @@ read_typed (PyroWire *w, const char **t)
 
         if (child == NULL)
           return FALSE;
-        g_byte_array_append (w->data, (const guint8 *) "", 1);
-        g_byte_array_append (w->data, (const guint8 *) child, strlen (child));
+        append_bytes (w, (const guint8 *) "", 1);
+        append_bytes (w, (const guint8 *) child, strlen (child));
         return TRUE;
       }
     case 'a':
@@ -689,22 +713,23 @@ pyro_wire_read_value (PyroWire *w, const GVariantType *type)
   /* type_layout() knows only definite types; the general path reports the rest. */
   if (type != NULL && !g_variant_type_is_definite (type))
     return NULL;
-  g_byte_array_set_size (w->data, 0);
+  w->len = 0;
   if (t != NULL ? !read_typed (w, &t) : (natural = read_natural (w)) == NULL)
     return NULL;
 
   /* The buffer is reused for the next value, so a small value gets a copy
-   * of its bytes.  A big one (a long string argument) takes the buffer
-   * itself, and the next value a new one: copying it would cost its size
-   * again in memory and time. */
+   * of its bytes.  A big one (a long string argument) takes the heap block
+   * itself, and the next value starts again in the small buffer: copying
+   * it would cost its size again in memory and time. */
   g_autoptr(GBytes) bytes = NULL;
-  if (w->data->len >= BIG_VALUE_SIZE)
+  if (w->len >= BIG_VALUE_SIZE)
     {
-      bytes = g_byte_array_free_to_bytes (w->data);
-      w->data = g_byte_array_sized_new (64);
+      bytes = g_bytes_new_take (w->data, w->len);
+      w->data = w->small;
+      w->capacity = sizeof w->small;
     }
   else
-    bytes = g_bytes_new (w->data->data, w->data->len);
+    bytes = g_bytes_new (w->data, w->len);
   return g_variant_ref_sink (g_variant_new_from_bytes (type ? type : G_VARIANT_TYPE (natural), bytes, TRUE));
 }
 

@@ -358,16 +358,16 @@ assert_messages_equal (const PyroMessage *got, const PyroMessage *sent, GBytes *
   g_assert_cmpuint (got->serializer_id, ==, sent->serializer_id);
 
   guint extra = hmac_key != NULL ? 1 : 0;
-  g_assert_cmpuint (got->annotations->len, ==, sent->annotations->len + extra);
-  for (guint i = 0; i < sent->annotations->len; i++)
+  g_assert_cmpuint (pyro_message_n_annotations (got), ==, pyro_message_n_annotations (sent) + extra);
+  for (guint i = 0; i < pyro_message_n_annotations (sent); i++)
     {
-      const PyroAnnotation *a = &g_array_index (got->annotations, PyroAnnotation, i);
-      const PyroAnnotation *b = &g_array_index (sent->annotations, PyroAnnotation, i);
+      const PyroAnnotation *a = pyro_message_annotation_at (got, i);
+      const PyroAnnotation *b = pyro_message_annotation_at (sent, i);
       g_assert_cmpstr (a->key, ==, b->key);
       pyro_test_assert_bytes_equal (a->value, b->value);
     }
   if (hmac_key != NULL)
-    g_assert_cmpstr (g_array_index (got->annotations, PyroAnnotation, sent->annotations->len).key, ==, "HMAC");
+    g_assert_cmpstr (pyro_message_annotation_at (got, pyro_message_n_annotations (sent))->key, ==, "HMAC");
   pyro_test_assert_bytes_equal (got->body, sent->body);
 }
 

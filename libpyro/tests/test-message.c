@@ -509,7 +509,7 @@ test_decode_examples (void)
             }
           else
             g_assert_null (corr);
-          g_assert_cmpuint (msg->annotations->len, ==,
+          g_assert_cmpuint (pyro_message_n_annotations (msg), ==,
                             (example->corr_hex != NULL) + (example->hmac_key != NULL));
 
           /* What was read encodes back to the same bytes. */
@@ -858,10 +858,10 @@ test_annotations_api (void)
   pyro_message_set_annotation (msg, "AAAA", "a", 1);
   pyro_message_set_annotation (msg, "CORR", "replaced", 8);   /* last wins, place kept */
 
-  g_assert_cmpuint (msg->annotations->len, ==, 3);
-  g_assert_cmpstr (g_array_index (msg->annotations, PyroAnnotation, 0).key, ==, "CORR");
-  g_assert_cmpstr (g_array_index (msg->annotations, PyroAnnotation, 1).key, ==, "ZZZZ");
-  g_assert_cmpstr (g_array_index (msg->annotations, PyroAnnotation, 2).key, ==, "AAAA");
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 3);
+  g_assert_cmpstr (pyro_message_annotation_at (msg, 0)->key, ==, "CORR");
+  g_assert_cmpstr (pyro_message_annotation_at (msg, 1)->key, ==, "ZZZZ");
+  g_assert_cmpstr (pyro_message_annotation_at (msg, 2)->key, ==, "AAAA");
   GBytes *corr = pyro_message_get_annotation (msg, "CORR");
   g_assert_cmpmem (g_bytes_get_data (corr, NULL), g_bytes_get_size (corr), "replaced", 8);
   g_assert_cmpuint (g_bytes_get_size (pyro_message_get_annotation (msg, "ZZZZ")), ==, 0);
@@ -874,7 +874,7 @@ test_annotations_api (void)
       pyro_message_set_annotation (msg, bad_keys[i], "x", 1);
       g_test_assert_expected_messages ();
     }
-  g_assert_cmpuint (msg->annotations->len, ==, 3);
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 3);
 }
 
 /* The annotation area is at most 65535 bytes, chunk heads included, and
@@ -889,15 +889,15 @@ test_annotations_limit (void)
   g_test_expect_message ("pyro", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
   pyro_message_set_annotation (msg, "BIG1", g_bytes_get_data (big, NULL), largest + 1);
   g_test_assert_expected_messages ();
-  g_assert_cmpuint (msg->annotations->len, ==, 0);
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 0);
 
   pyro_message_set_annotation (msg, "BIG1", g_bytes_get_data (big, NULL), largest);
-  g_assert_cmpuint (msg->annotations->len, ==, 1);
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 1);
 
   g_test_expect_message ("pyro", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
   pyro_message_set_annotation (msg, "MORE", "x", 1);
   g_test_assert_expected_messages ();
-  g_assert_cmpuint (msg->annotations->len, ==, 1);
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 1);
 
   /* Replacing the big one with a smaller value is fine. */
   pyro_message_set_annotation (msg, "BIG1", g_bytes_get_data (big, NULL), largest - 7);
@@ -910,7 +910,7 @@ test_annotations_limit (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(PyroMessage) back = read_from_bytes (wire, 0, key, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (back->annotations->len, ==, 3);
+  g_assert_cmpuint (pyro_message_n_annotations (back), ==, 3);
 }
 
 static void
@@ -965,7 +965,7 @@ test_annotation_errors (void)
   g_autoptr(GBytes) wire = build_raw (PYRO_MSG_RESULT, 0, g_bytes_get_data (annotations, NULL),
                                       g_bytes_get_size (annotations), "", 0);
   g_autoptr(PyroMessage) msg = read_from_bytes (wire, 0, NULL, NULL);
-  g_assert_cmpuint (msg->annotations->len, ==, 1);
+  g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 1);
   g_assert_cmpmem (g_bytes_get_data (pyro_message_get_annotation (msg, "AAAA"), NULL), 1, "2", 1);
 }
 
@@ -1106,17 +1106,16 @@ test_round_trip (void)
       g_assert_cmpuint (back->seq, ==, cases[i].seq);
       g_assert_cmpuint (back->serializer_id, ==, cases[i].serializer_id);
       pyro_test_assert_bytes_equal (back->body, body);
-      g_assert_cmpuint (back->annotations->len, ==, cases[i].n_annotations + (cases[i].key != NULL));
+      g_assert_cmpuint (pyro_message_n_annotations (back), ==, cases[i].n_annotations + (cases[i].key != NULL));
       for (guint j = 0; j < cases[i].n_annotations; j++)
         {
-          PyroAnnotation *sent = &g_array_index (msg->annotations, PyroAnnotation, j);
-          PyroAnnotation *got = &g_array_index (back->annotations, PyroAnnotation, j);
+          PyroAnnotation *sent = pyro_message_annotation_at (msg, j);
+          PyroAnnotation *got = pyro_message_annotation_at (back, j);
           g_assert_cmpstr (got->key, ==, sent->key);
           pyro_test_assert_bytes_equal (got->value, sent->value);
         }
       if (cases[i].key != NULL)
-        g_assert_cmpstr (g_array_index (back->annotations, PyroAnnotation,
-                                        cases[i].n_annotations).key, ==, "HMAC");
+        g_assert_cmpstr (pyro_message_annotation_at (back, cases[i].n_annotations)->key, ==, "HMAC");
     }
 }
 
@@ -1293,9 +1292,9 @@ test_python_encodes (void)
       g_string_append (expected_body, "\"}");
       g_assert_cmpmem (g_bytes_get_data (msg->body, NULL), g_bytes_get_size (msg->body),
                        expected_body->str, expected_body->len);
-      g_assert_cmpuint (msg->annotations->len, ==, 4 + (key != NULL));
+      g_assert_cmpuint (pyro_message_n_annotations (msg), ==, 4 + (key != NULL));
       for (gsize j = 0; j < G_N_ELEMENTS (keys_in_order); j++)
-        g_assert_cmpstr (g_array_index (msg->annotations, PyroAnnotation, j).key, ==, keys_in_order[j]);
+        g_assert_cmpstr (pyro_message_annotation_at (msg, j)->key, ==, keys_in_order[j]);
 
       /* Uncompressed, our encoder produces the very same bytes. */
       if (g_str_equal (cases[i].kind, "plain"))
