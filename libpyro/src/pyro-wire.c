@@ -701,9 +701,6 @@ read_typed (PyroWire *w, const char **t)
     }
 }
 
-/* Values of this many bytes and more are not copied out of the buffer. */
-#define BIG_VALUE_SIZE (64 * 1024)
-
 GVariant *
 pyro_wire_read_value (PyroWire *w, const GVariantType *type)
 {
@@ -717,19 +714,23 @@ pyro_wire_read_value (PyroWire *w, const GVariantType *type)
   if (t != NULL ? !read_typed (w, &t) : (natural = read_natural (w)) == NULL)
     return NULL;
 
-  /* The buffer is reused for the next value, so a small value gets a copy
-   * of its bytes.  A big one (a long string argument) takes the heap block
-   * itself, and the next value starts again in the small buffer: copying
-   * it would cost its size again in memory and time. */
+  /* A value in the small buffer gets a copy of its bytes (the buffer is
+   * reused for the next value).  A bigger one takes its heap block, and the
+   * next value starts in the small buffer again: copying it would cost its
+   * size again in memory and time.  A block that grew by doubling is
+   * trimmed first, so that a value kept for long does not hold twice its
+   * size. */
   g_autoptr(GBytes) bytes = NULL;
-  if (w->len >= BIG_VALUE_SIZE)
+  if (w->data == w->small)
+    bytes = g_bytes_new (w->data, w->len);
+  else
     {
+      if (w->capacity - w->len > w->len / 4)
+        w->data = g_realloc (w->data, w->len);
       bytes = g_bytes_new_take (w->data, w->len);
       w->data = w->small;
       w->capacity = sizeof w->small;
     }
-  else
-    bytes = g_bytes_new (w->data, w->len);
   return g_variant_ref_sink (g_variant_new_from_bytes (type ? type : G_VARIANT_TYPE (natural), bytes, TRUE));
 }
 

@@ -1008,6 +1008,57 @@ test_python_agrees (void)
     }
 }
 
+/* ---- scanning string text ------------------------------------------------ */
+
+/* pyro_json_scan_plain() looks at 16 bytes at once; this is what it must
+ * find, one byte at a time. */
+static const char *
+scan_plain_slowly (const char *p, const char *end, gboolean *non_ascii)
+{
+  *non_ascii = FALSE;
+  for (; p < end; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c < 0x20 || c == '"' || c == '\\')
+        break;
+      if (c >= 0x80)
+        *non_ascii = TRUE;
+    }
+  return p;
+}
+
+/* Every stop byte and every non-ASCII byte at every place of texts of up
+ * to 50 bytes (three blocks and a tail), and texts that are cut short. */
+static void
+test_scan_plain (void)
+{
+  static const guchar stops[] = { '"', '\\', 0x00, 0x01, 0x0a, 0x1f };
+  static const guchar plain[] = { 'a', ' ', 0x7f, 0x80, 0xc3, 0xff };
+
+  for (gsize len = 0; len <= 50; len++)
+    for (gsize place = 0; place <= len; place++)
+      for (gsize s = 0; s < G_N_ELEMENTS (stops); s++)
+        for (gsize k = 0; k < G_N_ELEMENTS (plain); k++)
+          {
+            char text[64];
+
+            memset (text, 'x', sizeof text);
+            if (place < len)
+              text[place] = (char) stops[s];          /* a stop at @place (none if place == len) */
+            if (place > 0)
+              text[(place * 7 + k) % place] = (char) plain[k];  /* some byte before it */
+
+            gboolean fast_non_ascii, slow_non_ascii;
+            const char *fast = pyro_json_scan_plain (text, text + len, &fast_non_ascii);
+            const char *slow = scan_plain_slowly (text, text + len, &slow_non_ascii);
+            if (fast != slow || fast_non_ascii != slow_non_ascii)
+              g_error ("scan of %" G_GSIZE_FORMAT " bytes, stop 0x%02x at %" G_GSIZE_FORMAT
+                       ", 0x%02x before: stopped at %td (non-ASCII %d), expected %td (%d)",
+                       len, stops[s], place, plain[k], fast - text, fast_non_ascii, slow - text, slow_non_ascii);
+          }
+}
+
 /* ---- the direct reader (pyro-wire.c) ------------------------------------ */
 
 /* pyro_wire_parse() either declines (NULL) or gives exactly what the
@@ -1221,6 +1272,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/to-variant/natural", test_natural);
   g_test_add_func ("/pyro/json/type-name", test_type_name);
   g_test_add_func ("/pyro/json/python-agrees", test_python_agrees);
+  g_test_add_func ("/pyro/json/scan-plain", test_scan_plain);
   g_test_add_func ("/pyro/json/wire/handled", test_wire_handled);
   g_test_add_func ("/pyro/json/wire/offsets", test_wire_offsets);
   g_test_add_func ("/pyro/json/wire/declined", test_wire_declined);
