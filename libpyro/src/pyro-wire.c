@@ -59,7 +59,9 @@ append_bytes (PyroWire *w, const void *bytes, gsize len)
 {
   if (len > w->capacity - w->len)
     {
-      gsize capacity = MAX (2 * w->capacity, w->len + len);
+      /* Doubling, or room for @len and a little more: a long string is
+       * followed by its NUL, which should not double its block. */
+      gsize capacity = MAX (2 * w->capacity, w->len + len + 64);
 
       if (w->data == w->small)
         w->data = memcpy (g_malloc (capacity), w->small, w->len);
@@ -701,6 +703,9 @@ read_typed (PyroWire *w, const char **t)
     }
 }
 
+/* Values of this many bytes and more always keep their heap block. */
+#define BIG_VALUE_SIZE (64 * 1024)
+
 GVariant *
 pyro_wire_read_value (PyroWire *w, const GVariantType *type)
 {
@@ -714,19 +719,20 @@ pyro_wire_read_value (PyroWire *w, const GVariantType *type)
   if (t != NULL ? !read_typed (w, &t) : (natural = read_natural (w)) == NULL)
     return NULL;
 
-  /* A value in the small buffer gets a copy of its bytes (the buffer is
-   * reused for the next value).  A bigger one takes its heap block, and the
-   * next value starts in the small buffer again: copying it would cost its
-   * size again in memory and time.  A block that grew by doubling is
-   * trimmed first, so that a value kept for long does not hold twice its
-   * size. */
+  /* The value's bytes become the GVariant's.  A value in the small buffer
+   * gets a copy (the buffer is reused for the next value), and so does one
+   * that fills only part of its heap block: a value kept for long should
+   * not hold twice its size.  A value that fills its block (a long string
+   * read in one piece), or a big one (whose untouched rest of the block
+   * costs no memory), takes the block, and the next value starts in the
+   * small buffer again: copying it would cost its size again in memory and
+   * time. */
   g_autoptr(GBytes) bytes = NULL;
-  if (w->data == w->small)
+  gboolean fills_block = w->capacity - w->len <= w->len / 4;
+  if (w->data == w->small || (!fills_block && w->len < BIG_VALUE_SIZE))
     bytes = g_bytes_new (w->data, w->len);
   else
     {
-      if (w->capacity - w->len > w->len / 4)
-        w->data = g_realloc (w->data, w->len);
       bytes = g_bytes_new_take (w->data, w->len);
       w->data = w->small;
       w->capacity = sizeof w->small;

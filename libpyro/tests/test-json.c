@@ -1168,6 +1168,30 @@ test_wire_offsets (void)
     }
 }
 
+/* Strings around the size of the reader's small buffer and beyond: in the
+ * buffer, in a heap block they fill (taken by the value), in one they
+ * only partly fill (copied), and big ones. */
+static void
+test_wire_long_strings (void)
+{
+  static const gsize lengths[] = { 200, 250, 255, 256, 257, 300, 1000, 4000, 65536, 70000, 300000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (lengths); i++)
+    {
+      g_autofree char *text = g_strnfill (lengths[i], 'a' + i);
+      g_autofree char *one = g_strdup_printf ("[\"%s\"]", text);
+      g_autofree char *two = g_strdup_printf ("[\"%s\", \"x\\ny\", \"%s\"]", text, text);
+      g_autofree char *mixed = g_strdup_printf ("[1, \"%s\", [2, 3], \"%s\"]", text, text);
+
+      g_assert_true (wire_agrees (one, -1, "(s)"));
+      g_assert_true (wire_agrees (one, -1, NULL));
+      g_assert_true (wire_agrees (two, -1, "(sss)"));
+      g_assert_true (wire_agrees (two, -1, "as"));
+      g_assert_true (wire_agrees (mixed, -1, "(xsaxs)"));
+      g_assert_true (wire_agrees (mixed, -1, "av"));
+    }
+}
+
 /* What the direct reader leaves to the general path: every error, and
  * what it does not handle.  None of these may be read by it. */
 static const struct { const char *json; const char *type; } wire_declined[] = {
@@ -1275,6 +1299,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/scan-plain", test_scan_plain);
   g_test_add_func ("/pyro/json/wire/handled", test_wire_handled);
   g_test_add_func ("/pyro/json/wire/offsets", test_wire_offsets);
+  g_test_add_func ("/pyro/json/wire/long-strings", test_wire_long_strings);
   g_test_add_func ("/pyro/json/wire/declined", test_wire_declined);
   g_test_add_func ("/pyro/json/wire/tables", test_wire_tables);
 
