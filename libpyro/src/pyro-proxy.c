@@ -9,6 +9,7 @@
 #include "pyro-channel-private.h"
 #include "pyro-error-private.h"
 #include "pyro-json-private.h"
+#include "pyro-log-private.h"
 #include "pyro-message-private.h"
 #include "pyro-metadata-private.h"
 #include "pyro-naming-private.h"
@@ -251,7 +252,8 @@ connect_locked (PyroProxy *proxy, GCancellable *cancellable, GError **error)
       disconnect_locked (proxy);
       return FALSE;
     }
-  g_debug ("connected to %s", pyro_uri_to_string (target));
+  if (pyro_debug_enabled ())
+    g_debug ("connected to %s", pyro_uri_to_string (target));
   return TRUE;
 }
 

@@ -175,6 +175,78 @@ test_not_json (void)
     }
 }
 
+/* A body read again gives the very sets read the first time (a client
+ * that makes a proxy per call reads the same body each time), and any
+ * other body, even one byte off, gives its own. */
+static void
+test_shared (void)
+{
+  const char *body = rows[1].body;
+  g_autofree char *one_off = g_strdup (body);
+  *strstr (one_off, "echo") = 'x';   /* "xcho": same length, other sets */
+  PyroMetadata first = { NULL, NULL, NULL }, again = { NULL, NULL, NULL }, other = { NULL, NULL, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pyro_metadata_read (&first, body, strlen (body), &error));
+  g_assert_true (pyro_metadata_read (&again, body, strlen (body), &error));
+  g_assert_true (again.methods == first.methods);
+  g_assert_true (again.oneway == first.oneway);
+  g_assert_true (again.attrs == first.attrs);
+  g_autofree char *again_text = meta_text (&again);
+  g_assert_cmpstr (again_text, ==, rows[1].expected);
+
+  g_assert_true (pyro_metadata_read (&other, one_off, strlen (one_off), &error));
+  g_autofree char *other_text = meta_text (&other);
+  g_assert_cmpstr (other_text, ==, "[add,notify,xcho] | [notify] | [count]");
+
+  /* The first sets are unchanged by all this, and a body without
+   * metadata shares "no sets". */
+  g_autofree char *first_text = meta_text (&first);
+  g_assert_cmpstr (first_text, ==, rows[1].expected);
+  pyro_metadata_clear (&other);
+  g_assert_true (pyro_metadata_read (&other, "{\"handshake\": \"hello\"}", 22, &error));
+  g_assert_true (pyro_metadata_read (&other, "{\"handshake\": \"hello\"}", 22, &error));
+  g_assert_null (other.methods);
+  g_assert_no_error (error);
+
+  pyro_metadata_clear (&first);
+  pyro_metadata_clear (&again);
+  pyro_metadata_clear (&other);
+}
+
+/* Threads reading bodies in turn, the same and different ones: each gets
+ * the sets of the body it read. */
+static gpointer
+read_many (gpointer data)
+{
+  guint offset = GPOINTER_TO_UINT (data);
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      const Row *row = &rows[(i + offset) % 4];
+      PyroMetadata meta = { NULL, NULL, NULL };
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (pyro_metadata_read (&meta, row->body, strlen (row->body), &error));
+      g_autofree char *text = meta_text (&meta);
+      if (g_strcmp0 (text, row->expected) != 0)
+        g_error ("read <%s>, got %s, expected %s", row->body, text, row->expected);
+      pyro_metadata_clear (&meta);
+    }
+  return NULL;
+}
+
+static void
+test_shared_threads (void)
+{
+  GThread *threads[4];
+
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    threads[t] = g_thread_new ("reader", read_many, GUINT_TO_POINTER (t % 2));
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,5 +254,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/metadata/rows", test_rows);
   g_test_add_func ("/pyro/metadata/prefixes", test_prefixes);
   g_test_add_func ("/pyro/metadata/not-json", test_not_json);
+  g_test_add_func ("/pyro/metadata/shared", test_shared);
+  g_test_add_func ("/pyro/metadata/shared-threads", test_shared_threads);
   return g_test_run ();
 }
