@@ -1260,18 +1260,16 @@ write_variant (GString *out, GVariant *value, GError **error)
   return FALSE;
 }
 
-gboolean
-pyro_json_write_variant (GString *out, GVariant *value, GError **error)
+/* Writes @value, whose type is checked first, as a whole (@members FALSE)
+ * or a tuple member by member (see pyro_json_write_params()); on failure
+ * @out is left as it was. */
+static gboolean
+write_checked (GString *out, GVariant *value, gboolean members, GError **error)
 {
-  gsize old_len;
+  gsize old_len = out->len;
 
-  g_return_val_if_fail (out != NULL, FALSE);
-  g_return_val_if_fail (value != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  old_len = out->len;
   if (check_type_for_json (g_variant_get_type (value), "serialize", error) &&
-      write_variant (out, value, error))
+      (members ? write_list (out, value, error) : write_variant (out, value, error)))
     return TRUE;
 
   /* Leave no half-written value behind. */
@@ -1280,25 +1278,24 @@ pyro_json_write_variant (GString *out, GVariant *value, GError **error)
 }
 
 gboolean
+pyro_json_write_variant (GString *out, GVariant *value, GError **error)
+{
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return write_checked (out, value, FALSE, error);
+}
+
+gboolean
 pyro_json_write_params (GString *out, GVariant *params, GError **error)
 {
-  gsize old_len;
-
   g_return_val_if_fail (out != NULL, FALSE);
   g_return_val_if_fail (params != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* Anything else (tests send garbage on purpose) is written as usual. */
-  if (!g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE))
-    return pyro_json_write_variant (out, params, error);
-
-  old_len = out->len;
-  if (check_type_for_json (g_variant_get_type (params), "serialize", error) &&
-      write_list (out, params, error))
-    return TRUE;
-
-  g_string_truncate (out, old_len);
-  return FALSE;
+  /* Anything but a tuple (tests send garbage on purpose) is written whole. */
+  return write_checked (out, params, g_variant_type_is_tuple (g_variant_get_type (params)), error);
 }
 
 /* ======================================================================

@@ -858,6 +858,42 @@ test_type_name (void)
     }
 }
 
+/* A call's arguments: the same text as pyro_json_write_variant() gives,
+ * whether the tuple is a tree of members or serialized, and the same
+ * refusal (with nothing left behind in the output). */
+static void
+test_write_params (void)
+{
+  static const char *const rows[] = {
+    "(int64 1, int64 2)", "()", "('h\u00e9', [int64 1, 2], {'k': <true>}, @mv nothing)",
+    "((byte 1, 2.0), 's', <(int16 3, true)>)", "[int64 1, 2]", "'not a tuple'",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(GVariant) tree = variant_from_text (NULL, rows[i]);
+      g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (tree);
+      g_autoptr(GVariant) flat = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (tree), bytes, TRUE));
+      g_autoptr(GVariant) fresh = variant_from_text (NULL, rows[i]);
+      g_autoptr(GString) whole = g_string_new ("x");
+      g_autoptr(GString) from_fresh = g_string_new ("x");
+      g_autoptr(GString) from_flat = g_string_new ("x");
+
+      g_assert_true (pyro_json_write_variant (whole, tree, NULL));
+      g_assert_true (pyro_json_write_params (from_fresh, fresh, NULL));
+      g_assert_true (pyro_json_write_params (from_flat, flat, NULL));
+      g_assert_cmpstr (from_fresh->str, ==, whole->str);
+      g_assert_cmpstr (from_flat->str, ==, whole->str);
+    }
+
+  g_autoptr(GVariant) bad = g_variant_ref_sink (g_variant_new_parsed ("(int64 1, @ay [1, 2])"));
+  g_autoptr(GString) out = g_string_new ("x");
+  g_autoptr(GError) error = NULL;
+  g_assert_false (pyro_json_write_params (out, bad, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE);
+  g_assert_cmpstr (out->str, ==, "x");
+}
+
 /* The writers append to what is already there. */
 /* Tuples of fixed-size members are written from their serialized bytes:
  * every alignment, whether the tuple was built from children or from
@@ -1287,6 +1323,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/write/refused", test_refused);
   g_test_add_func ("/pyro/json/write/append", test_append);
   g_test_add_func ("/pyro/json/write/fixed-tuple", test_write_fixed_tuple);
+  g_test_add_func ("/pyro/json/write/params", test_write_params);
   g_test_add_func ("/pyro/json/parse/valid", test_parse);
   g_test_add_func ("/pyro/json/parse/number-kinds", test_parse_number_kinds);
   g_test_add_func ("/pyro/json/parse/length", test_parse_length);
