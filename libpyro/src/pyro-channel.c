@@ -207,3 +207,20 @@ pyro_channel_write (PyroChannel        *channel,
   g_return_val_if_fail (channel != NULL, FALSE);
   return pyro_message_write_to (write_channel, channel, msg, hmac_key, cancellable, error);
 }
+
+gboolean
+pyro_channel_write_body (PyroChannel        *channel,
+                         PyroMessageType     type,
+                         guint16             flags,
+                         guint16             seq,
+                         guint16             serializer_id,
+                         const char         *body,
+                         gsize               len,
+                         GBytes             *hmac_key,
+                         GCancellable       *cancellable,
+                         GError            **error)
+{
+  g_return_val_if_fail (channel != NULL, FALSE);
+  return pyro_message_write_body_to (write_channel, channel, type, flags, seq, serializer_id,
+                                     body, len, hmac_key, cancellable, error);
+}

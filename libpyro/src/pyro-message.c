@@ -311,7 +311,8 @@ compare_annotation_keys (gconstpointer a, gconstpointer b)
  * values of every other annotation in key order.  Writes 20 bytes. */
 static void
 compute_hmac (const PyroMessage *msg,
-              GBytes            *body,
+              const guint8      *body_data,
+              gsize              body_len,
               GBytes            *key,
               guint8             digest[HMAC_DIGEST_SIZE])
 {
@@ -319,8 +320,6 @@ compute_hmac (const PyroMessage *msg,
   const guint8 *key_data = g_bytes_get_data (key, &key_len);
   g_autoptr(GHmac) hmac = g_hmac_new (G_CHECKSUM_SHA1, key_data, key_len);
 
-  gsize body_len;
-  const guint8 *body_data = g_bytes_get_data (body, &body_len);
   g_hmac_update (hmac, body_data, body_len);
 
   /* Messages carry a handful of annotations; the heap is for the odd one
@@ -374,7 +373,9 @@ check_hmac (const PyroMessage *msg, GBytes *body, GBytes *key, GError **error)
     return TRUE;
 
   guint8 expected[HMAC_DIGEST_SIZE];
-  compute_hmac (msg, body, key, expected);
+  gsize body_len;
+  const guint8 *body_data = g_bytes_get_data (body, &body_len);
+  compute_hmac (msg, body_data, body_len, key, expected);
   if (g_bytes_get_size (received) != HMAC_DIGEST_SIZE ||
       !equal_in_constant_time (g_bytes_get_data (received, NULL), expected, HMAC_DIGEST_SIZE))
     {
@@ -407,14 +408,14 @@ head_size (const PyroMessage *msg, GBytes *hmac_key)
   return PYRO_HEADER_SIZE + annotations_size;
 }
 
-/* Encodes the header and annotations of @msg into @buffer, which has
- * @head_len = head_size() bytes.  The body of a PyroMessage is never
- * compressed, so neither is the wire form: the COMPRESSED flag is never
- * sent. */
+/* Encodes the header and annotations of @msg, whose body is @body_len
+ * bytes at @body, into @buffer, which has @head_len = head_size() bytes.
+ * The body of a PyroMessage is never compressed, so neither is the wire
+ * form: the COMPRESSED flag is never sent. */
 static void
-encode_head (const PyroMessage *msg, GBytes *hmac_key, guint8 *buffer, gsize head_len)
+encode_head (const PyroMessage *msg, const guint8 *body, gsize body_len, GBytes *hmac_key,
+             guint8 *buffer, gsize head_len)
 {
-  gsize body_len = g_bytes_get_size (msg->body);
   g_assert (body_len <= PYRO_MAX_BODY_SIZE);
 
   gsize annotations_size = head_len - PYRO_HEADER_SIZE;
@@ -457,7 +458,7 @@ encode_head (const PyroMessage *msg, GBytes *hmac_key, guint8 *buffer, gsize hea
     {
       memcpy (p, HMAC_KEY, 4);
       p = put_be16 (p + 4, HMAC_DIGEST_SIZE);
-      compute_hmac (msg, msg->body, hmac_key, p);
+      compute_hmac (msg, body, body_len, hmac_key, p);
       p += HMAC_DIGEST_SIZE;
     }
   g_assert (p == buffer + head_len);
@@ -475,7 +476,7 @@ pyro_message_encode (const PyroMessage *msg, GBytes *hmac_key)
   g_return_val_if_fail (head_len - PYRO_HEADER_SIZE <= MAX_ANNOTATIONS_SIZE, NULL);
 
   guint8 *buffer = g_malloc (head_len + body_len);
-  encode_head (msg, hmac_key, buffer, head_len);
+  encode_head (msg, body, body_len, hmac_key, buffer, head_len);
   if (body_len > 0)
     memcpy (buffer + head_len, body, body_len);
   return g_bytes_new_take (buffer, head_len + body_len);
@@ -925,22 +926,20 @@ pyro_message_read (GInputStream  *in,
 
 /* ---- writing --------------------------------------------------------------- */
 
-gboolean
-pyro_message_write_to (PyroWriteFunc       write,
-                       gpointer            sink,
-                       const PyroMessage  *msg,
-                       GBytes             *hmac_key,
-                       GCancellable       *cancellable,
-                       GError            **error)
+/* Writes @msg with the body @body_len bytes at @body (not @msg's). */
+static gboolean
+write_parts (PyroWriteFunc       write,
+             gpointer            sink,
+             const PyroMessage  *msg,
+             const guint8       *body,
+             gsize               body_len,
+             GBytes             *hmac_key,
+             GCancellable       *cancellable,
+             GError            **error)
 {
-  g_return_val_if_fail (write != NULL, FALSE);
-  g_return_val_if_fail (msg != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  gsize body_len = g_bytes_get_size (msg->body);
   if (body_len > PYRO_MAX_BODY_SIZE)
     {
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE,
@@ -960,10 +959,10 @@ pyro_message_write_to (PyroWriteFunc       write,
   guint8 on_stack[256];
   g_autofree guint8 *on_heap = head_len > sizeof on_stack ? g_malloc (head_len) : NULL;
   guint8 *head = on_heap != NULL ? on_heap : on_stack;
-  encode_head (msg, hmac_key, head, head_len);
+  encode_head (msg, body, body_len, hmac_key, head, head_len);
   GOutputVector vectors[2] = {
     { head, head_len },
-    { g_bytes_get_data (msg->body, NULL), body_len },
+    { body, body_len },
   };
   GError *io_error = NULL;
   if (!write (sink, vectors, body_len > 0 ? 2 : 1, cancellable, &io_error))
@@ -972,6 +971,51 @@ pyro_message_write_to (PyroWriteFunc       write,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+pyro_message_write_to (PyroWriteFunc       write,
+                       gpointer            sink,
+                       const PyroMessage  *msg,
+                       GBytes             *hmac_key,
+                       GCancellable       *cancellable,
+                       GError            **error)
+{
+  g_return_val_if_fail (write != NULL, FALSE);
+  g_return_val_if_fail (msg != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  gsize body_len;
+  const guint8 *body = g_bytes_get_data (msg->body, &body_len);
+  return write_parts (write, sink, msg, body, body_len, hmac_key, cancellable, error);
+}
+
+gboolean
+pyro_message_write_body_to (PyroWriteFunc       write,
+                            gpointer            sink,
+                            PyroMessageType     type,
+                            guint16             flags,
+                            guint16             seq,
+                            guint16             serializer_id,
+                            const char         *body,
+                            gsize               len,
+                            GBytes             *hmac_key,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  g_return_val_if_fail (write != NULL, FALSE);
+  g_return_val_if_fail (body != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* The header fields of a message without annotations; the body is passed
+   * on as it is, so no PyroMessage or GBytes is made for it. */
+  const PyroMessage head = {
+    .type = type,
+    .flags = flags,
+    .seq = seq,
+    .serializer_id = serializer_id,
+  };
+  return write_parts (write, sink, &head, (const guint8 *) body, len, hmac_key, cancellable, error);
 }
 
 static gboolean

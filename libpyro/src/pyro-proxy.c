@@ -456,14 +456,13 @@ call_locked (PyroProxy     *proxy,
     flags |= PYRO_FLAG_ONEWAY;
 
   gsize len;
-  char *body = build_invoke_body (proxy, req, &len, error);
+  g_autofree char *body = build_invoke_body (proxy, req, &len, error);
   if (body == NULL)
     return NULL;
 
   proxy->seq = (proxy->seq + 1) & 0xFFFF;
-  g_autoptr(PyroMessage) request = pyro_message_new_take (PYRO_MSG_INVOKE, flags, proxy->seq,
-                                                          PYRO_SERIALIZER_JSON, body, len);
-  if (!pyro_channel_write (proxy->channel, request, proxy->hmac_key, cancellable, error))
+  if (!pyro_channel_write_body (proxy->channel, PYRO_MSG_INVOKE, flags, proxy->seq, PYRO_SERIALIZER_JSON,
+                                body, len, proxy->hmac_key, cancellable, error))
     return NULL;
   if (flags & PYRO_FLAG_ONEWAY)
     return g_variant_ref_sink (g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));

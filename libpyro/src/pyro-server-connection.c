@@ -44,11 +44,14 @@ static void
 send_text (ServerConnection *sc, PyroMessageType type, guint16 flags, guint16 seq,
            GString *body, gboolean with_corr)
 {
-  gsize len = body->len;
-  g_autoptr(PyroMessage) msg = pyro_message_new_take (type, flags, seq, PYRO_SERIALIZER_JSON,
-                                                      g_string_free (body, FALSE), len);
+  g_autoptr(GError) error = NULL;
+
   if (with_corr)
     {
+      gsize len = body->len;
+      g_autoptr(PyroMessage) msg = pyro_message_new_take (type, flags, seq, PYRO_SERIALIZER_JSON,
+                                                          g_string_free (body, FALSE), len);
+
       /* A fresh correlation id, as Pyro4 daemons attach to CONNECTOK. */
       guint8 corr[16];
       for (int i = 0; i < 4; i++)
@@ -57,8 +60,15 @@ send_text (ServerConnection *sc, PyroMessageType type, guint16 flags, guint16 se
           memcpy (corr + 4 * i, &r, 4);
         }
       pyro_message_set_annotation (msg, "CORR", corr, sizeof corr);
+      send_message (sc, msg);
+      return;
     }
-  send_message (sc, msg);
+
+  /* Every reply but CONNECTOK has no annotations: written from the text. */
+  if (!pyro_channel_write_body (sc->channel, type, flags, seq, PYRO_SERIALIZER_JSON, body->str, body->len,
+                                pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
+    g_debug ("sending a reply failed: %s", error->message);
+  g_string_free (body, TRUE);
 }
 
 /* CONNECTFAIL before the daemon has accepted the client's serializer is

@@ -1489,6 +1489,57 @@ test_marshal_python (void)
       }
 }
 
+/* ---- writing a body without a message ------------------------------------ */
+
+static gboolean
+append_vectors (gpointer sink, GOutputVector *vectors, gsize n_vectors, GCancellable *cancellable, GError **error)
+{
+  for (gsize i = 0; i < n_vectors; i++)
+    g_byte_array_append (sink, vectors[i].buffer, vectors[i].size);
+  return TRUE;
+}
+
+/* pyro_message_write_body_to() sends exactly the bytes of the message it
+ * stands for, with and without an HMAC key; and refuses a cancelled write. */
+static void
+test_write_body (void)
+{
+  static const struct { guint16 type, flags, seq; const char *body; } rows[] = {
+    { PYRO_MSG_INVOKE, 0, 1, "{\"object\": \"x\", \"method\": \"add\", \"params\": [1, 2], \"kwargs\": {}}" },
+    { PYRO_MSG_RESULT, PYRO_FLAG_EXCEPTION, 65535, "{\"__class__\": \"ValueError\"}" },
+    { PYRO_MSG_INVOKE, PYRO_FLAG_ONEWAY | PYRO_FLAG_BATCH, 7, "[]" },
+    { PYRO_MSG_RESULT, 0, 0, "" },
+  };
+  g_autoptr(GBytes) key = g_bytes_new_static ("secret", 6);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    for (int with_key = 0; with_key < 2; with_key++)
+      {
+        gsize len = strlen (rows[i].body);
+        g_autoptr(PyroMessage) msg = pyro_message_new_take (rows[i].type, rows[i].flags, rows[i].seq,
+                                                            PYRO_SERIALIZER_JSON, g_strdup (rows[i].body), len);
+        g_autoptr(GBytes) expected = pyro_message_encode (msg, with_key ? key : NULL);
+        g_autoptr(GByteArray) written = g_byte_array_new ();
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (pyro_message_write_body_to (append_vectors, written, rows[i].type, rows[i].flags,
+                                                   rows[i].seq, PYRO_SERIALIZER_JSON, rows[i].body, len,
+                                                   with_key ? key : NULL, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpmem (written->data, written->len,
+                         g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+      }
+
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  g_autoptr(GByteArray) written = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_cancellable_cancel (cancelled);
+  g_assert_false (pyro_message_write_body_to (append_vectors, written, PYRO_MSG_RESULT, 0, 1,
+                                              PYRO_SERIALIZER_JSON, "1", 1, NULL, cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (written->len, ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1518,6 +1569,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/message/compressed/errors", test_compressed_errors);
   g_test_add_func ("/pyro/message/python/pyro4-encodes", test_python_encodes);
   g_test_add_func ("/pyro/message/python/pyro4-decodes", test_python_decodes);
+  g_test_add_func ("/pyro/message/write-body", test_write_body);
   g_test_add_func ("/pyro/message/marshal/write", test_marshal_write);
   g_test_add_func ("/pyro/message/marshal/parse", test_marshal_parse);
   g_test_add_func ("/pyro/message/marshal/python", test_marshal_python);
