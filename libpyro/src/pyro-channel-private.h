@@ -48,17 +48,14 @@ gboolean pyro_channel_write (PyroChannel        *channel,
                              GCancellable       *cancellable,
                              GError            **error);
 
-/* Writes a message without annotations whose body is @len bytes at @body
- * (see pyro_message_write_body_to()). */
-gboolean pyro_channel_write_body (PyroChannel        *channel,
-                                  PyroMessageType     type,
-                                  guint16             flags,
-                                  guint16             seq,
-                                  guint16             serializer_id,
-                                  const char         *body,
-                                  gsize               len,
-                                  GBytes             *hmac_key,
-                                  GCancellable       *cancellable,
-                                  GError            **error);
+/* Writes @msg with @body_len bytes at @body_text as its body (see
+ * pyro_message_write_with_body_to()). */
+gboolean pyro_channel_write_with_body (PyroChannel        *channel,
+                                       const PyroMessage  *msg,
+                                       const char         *body_text,
+                                       gsize               body_len,
+                                       GBytes             *hmac_key,
+                                       GCancellable       *cancellable,
+                                       GError            **error);
 
 G_END_DECLS

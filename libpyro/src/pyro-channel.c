@@ -209,18 +209,15 @@ pyro_channel_write (PyroChannel        *channel,
 }
 
 gboolean
-pyro_channel_write_body (PyroChannel        *channel,
-                         PyroMessageType     type,
-                         guint16             flags,
-                         guint16             seq,
-                         guint16             serializer_id,
-                         const char         *body,
-                         gsize               len,
-                         GBytes             *hmac_key,
-                         GCancellable       *cancellable,
-                         GError            **error)
+pyro_channel_write_with_body (PyroChannel        *channel,
+                              const PyroMessage  *msg,
+                              const char         *body_text,
+                              gsize               body_len,
+                              GBytes             *hmac_key,
+                              GCancellable       *cancellable,
+                              GError            **error)
 {
   g_return_val_if_fail (channel != NULL, FALSE);
-  return pyro_message_write_body_to (write_channel, channel, type, flags, seq, serializer_id,
-                                     body, len, hmac_key, cancellable, error);
+  return pyro_message_write_with_body_to (write_channel, channel, msg, body_text, body_len,
+                                          hmac_key, cancellable, error);
 }

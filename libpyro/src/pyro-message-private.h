@@ -180,20 +180,18 @@ gboolean pyro_message_write_to (PyroWriteFunc       write,
                                 GCancellable       *cancellable,
                                 GError            **error);
 
-/* The same for a message without annotations whose body is @len bytes at
- * @body (not copied): most requests and replies, written without making a
- * PyroMessage and a GBytes for them. */
-gboolean pyro_message_write_body_to (PyroWriteFunc       write,
-                                     gpointer            sink,
-                                     PyroMessageType     type,
-                                     guint16             flags,
-                                     guint16             seq,
-                                     guint16             serializer_id,
-                                     const char         *body,
-                                     gsize               len,
-                                     GBytes             *hmac_key,
-                                     GCancellable       *cancellable,
-                                     GError            **error);
+/* The same, with @body_len bytes at @body_text as the body instead of
+ * @msg->body (which may be NULL): a request or reply is written straight
+ * from the text it was built in, without a GBytes and a PyroMessage of its
+ * own (a PyroMessage on the stack carries the header fields). */
+gboolean pyro_message_write_with_body_to (PyroWriteFunc       write,
+                                          gpointer            sink,
+                                          const PyroMessage  *msg,
+                                          const char         *body_text,
+                                          gsize               body_len,
+                                          GBytes             *hmac_key,
+                                          GCancellable       *cancellable,
+                                          GError            **error);
 
 /* Encodes and writes @msg in one write_all.  Stream errors as
  * pyro_message_read(), saying "sending:"; a body beyond PYRO_MAX_BODY_SIZE

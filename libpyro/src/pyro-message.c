@@ -926,17 +926,23 @@ pyro_message_read (GInputStream  *in,
 
 /* ---- writing --------------------------------------------------------------- */
 
-/* Writes @msg with the body @body_len bytes at @body (not @msg's). */
-static gboolean
-write_parts (PyroWriteFunc       write,
-             gpointer            sink,
-             const PyroMessage  *msg,
-             const guint8       *body,
-             gsize               body_len,
-             GBytes             *hmac_key,
-             GCancellable       *cancellable,
-             GError            **error)
+gboolean
+pyro_message_write_with_body_to (PyroWriteFunc       write,
+                                 gpointer            sink,
+                                 const PyroMessage  *msg,
+                                 const char         *body_text,
+                                 gsize               body_len,
+                                 GBytes             *hmac_key,
+                                 GCancellable       *cancellable,
+                                 GError            **error)
 {
+  const guint8 *body = (const guint8 *) body_text;
+
+  g_return_val_if_fail (write != NULL, FALSE);
+  g_return_val_if_fail (msg != NULL, FALSE);
+  g_return_val_if_fail (body != NULL || body_len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
@@ -981,41 +987,11 @@ pyro_message_write_to (PyroWriteFunc       write,
                        GCancellable       *cancellable,
                        GError            **error)
 {
-  g_return_val_if_fail (write != NULL, FALSE);
   g_return_val_if_fail (msg != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   gsize body_len;
-  const guint8 *body = g_bytes_get_data (msg->body, &body_len);
-  return write_parts (write, sink, msg, body, body_len, hmac_key, cancellable, error);
-}
-
-gboolean
-pyro_message_write_body_to (PyroWriteFunc       write,
-                            gpointer            sink,
-                            PyroMessageType     type,
-                            guint16             flags,
-                            guint16             seq,
-                            guint16             serializer_id,
-                            const char         *body,
-                            gsize               len,
-                            GBytes             *hmac_key,
-                            GCancellable       *cancellable,
-                            GError            **error)
-{
-  g_return_val_if_fail (write != NULL, FALSE);
-  g_return_val_if_fail (body != NULL || len == 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  /* The header fields of a message without annotations; the body is passed
-   * on as it is, so no PyroMessage or GBytes is made for it. */
-  const PyroMessage head = {
-    .type = type,
-    .flags = flags,
-    .seq = seq,
-    .serializer_id = serializer_id,
-  };
-  return write_parts (write, sink, &head, (const guint8 *) body, len, hmac_key, cancellable, error);
+  const char *body = g_bytes_get_data (msg->body, &body_len);
+  return pyro_message_write_with_body_to (write, sink, msg, body, body_len, hmac_key, cancellable, error);
 }
 
 static gboolean

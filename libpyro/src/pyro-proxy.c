@@ -461,8 +461,10 @@ call_locked (PyroProxy     *proxy,
     return NULL;
 
   proxy->seq = (proxy->seq + 1) & 0xFFFF;
-  if (!pyro_channel_write_body (proxy->channel, PYRO_MSG_INVOKE, flags, proxy->seq, PYRO_SERIALIZER_JSON,
-                                body, len, proxy->hmac_key, cancellable, error))
+  const PyroMessage request = {
+    .type = PYRO_MSG_INVOKE, .flags = flags, .seq = proxy->seq, .serializer_id = PYRO_SERIALIZER_JSON,
+  };
+  if (!pyro_channel_write_with_body (proxy->channel, &request, body, len, proxy->hmac_key, cancellable, error))
     return NULL;
   if (flags & PYRO_FLAG_ONEWAY)
     return g_variant_ref_sink (g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));

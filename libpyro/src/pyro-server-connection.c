@@ -65,8 +65,9 @@ send_text (ServerConnection *sc, PyroMessageType type, guint16 flags, guint16 se
     }
 
   /* Every reply but CONNECTOK has no annotations: written from the text. */
-  if (!pyro_channel_write_body (sc->channel, type, flags, seq, PYRO_SERIALIZER_JSON, body->str, body->len,
-                                pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
+  const PyroMessage reply = { .type = type, .flags = flags, .seq = seq, .serializer_id = PYRO_SERIALIZER_JSON };
+  if (!pyro_channel_write_with_body (sc->channel, &reply, body->str, body->len,
+                                     pyro_daemon_get_hmac_key (sc->daemon), NULL, &error))
     g_debug ("sending a reply failed: %s", error->message);
   g_string_free (body, TRUE);
 }

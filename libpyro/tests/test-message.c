@@ -1499,8 +1499,9 @@ append_vectors (gpointer sink, GOutputVector *vectors, gsize n_vectors, GCancell
   return TRUE;
 }
 
-/* pyro_message_write_body_to() sends exactly the bytes of the message it
- * stands for, with and without an HMAC key; and refuses a cancelled write. */
+/* pyro_message_write_with_body_to() sends exactly the bytes of the
+ * message whose body it is given, with and without annotations and an
+ * HMAC key; and refuses a cancelled write. */
 static void
 test_write_body (void)
 {
@@ -1513,18 +1514,26 @@ test_write_body (void)
   g_autoptr(GBytes) key = g_bytes_new_static ("secret", 6);
 
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
-    for (int with_key = 0; with_key < 2; with_key++)
+    for (int variant = 0; variant < 4; variant++)
       {
+        gboolean with_key = variant & 1, with_annotation = variant & 2;
         gsize len = strlen (rows[i].body);
         g_autoptr(PyroMessage) msg = pyro_message_new_take (rows[i].type, rows[i].flags, rows[i].seq,
                                                             PYRO_SERIALIZER_JSON, g_strdup (rows[i].body), len);
+        g_autoptr(PyroMessage) head = pyro_message_new (rows[i].type, rows[i].flags, rows[i].seq,
+                                                        PYRO_SERIALIZER_JSON, NULL);
+        if (with_annotation)
+          {
+            pyro_message_set_annotation (msg, "CORR", "0123456789abcdef", 16);
+            pyro_message_set_annotation (head, "CORR", "0123456789abcdef", 16);
+          }
         g_autoptr(GBytes) expected = pyro_message_encode (msg, with_key ? key : NULL);
         g_autoptr(GByteArray) written = g_byte_array_new ();
         g_autoptr(GError) error = NULL;
 
-        g_assert_true (pyro_message_write_body_to (append_vectors, written, rows[i].type, rows[i].flags,
-                                                   rows[i].seq, PYRO_SERIALIZER_JSON, rows[i].body, len,
-                                                   with_key ? key : NULL, NULL, &error));
+        /* @head's own (empty) body is not what is sent. */
+        g_assert_true (pyro_message_write_with_body_to (append_vectors, written, head, rows[i].body, len,
+                                                        with_key ? key : NULL, NULL, &error));
         g_assert_no_error (error);
         g_assert_cmpmem (written->data, written->len,
                          g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
@@ -1534,8 +1543,8 @@ test_write_body (void)
   g_autoptr(GByteArray) written = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
   g_cancellable_cancel (cancelled);
-  g_assert_false (pyro_message_write_body_to (append_vectors, written, PYRO_MSG_RESULT, 0, 1,
-                                              PYRO_SERIALIZER_JSON, "1", 1, NULL, cancelled, &error));
+  const PyroMessage result = { .type = PYRO_MSG_RESULT, .seq = 1, .serializer_id = PYRO_SERIALIZER_JSON };
+  g_assert_false (pyro_message_write_with_body_to (append_vectors, written, &result, "1", 1, NULL, cancelled, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (written->len, ==, 0);
 }
