@@ -62,7 +62,7 @@ void      pyro_daemon_close_stream (PyroDaemon *daemon, const char *stream_id);
 
 /* Serves one accepted client connection until it closes (pyro-server-connection.c).
  * Runs in a worker thread. */
-void pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection);
+void pyro_server_connection_run (PyroDaemon *daemon, GSocket *connection);
 
 /* The built-in Pyro.Daemon object. */
 extern const PyroClass pyro_daemon_object_class;

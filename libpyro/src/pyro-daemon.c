@@ -16,6 +16,7 @@
  */
 /* accept4() */
 #define _GNU_SOURCE
+#include "pyro-channel-private.h"
 #include "pyro-daemon-private.h"
 #include "pyro-json-private.h"
 #include "pyro-message-private.h"
@@ -52,7 +53,7 @@ struct _PyroDaemon
   GMutex          lock;          /* guards everything below */
   GCond           workers_done;  /* signalled when n_workers drops to 0 */
   GHashTable     *objects;       /* object id -> PyroRegistration */
-  GHashTable     *connections;   /* set of GSocketConnection being served */
+  GHashTable     *connections;   /* set of GSocket being served */
   GThreadPool    *pool;
   guint           pool_size;
   guint           n_workers;
@@ -403,29 +404,29 @@ pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, double
 /* ---- accepting connections ------------------------------------------------ */
 
 static void
-set_nodelay (GSocketConnection *connection)
+set_nodelay (GSocket *connection)
 {
   /* Each message goes out in one write; without TCP_NODELAY, Nagle's
    * algorithm and delayed ACKs would add tens of milliseconds per call. */
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_socket_set_option (connection, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }
 
 /* Pyro4's refusal when every worker is busy, sent before any handshake,
  * so in marshal. */
 static void
-refuse_connection (PyroDaemon *daemon, GSocketConnection *connection, const char *reason)
+refuse_connection (PyroDaemon *daemon, GSocket *connection, const char *reason)
 {
   g_autoptr(GBytes) body = pyro_marshal_string (reason);
   g_autoptr(PyroMessage) msg = pyro_message_new (PYRO_MSG_CONNECTFAIL, 0, 0, PYRO_SERIALIZER_MARSHAL, body);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autoptr(PyroChannel) channel = pyro_channel_new (connection);
 
-  pyro_message_write (out, msg, daemon->hmac_key, NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  pyro_channel_write (channel, msg, daemon->hmac_key, NULL, NULL);
+  g_socket_close (connection, NULL);
 }
 
 /* Serves an admitted @connection (consumed) to its end. */
 static void
-serve_connection (PyroDaemon *daemon, GSocketConnection *connection)
+serve_connection (PyroDaemon *daemon, GSocket *connection)
 {
   g_private_set (&current_daemon_worker, daemon);
   pyro_server_connection_run (daemon, connection);
@@ -451,13 +452,13 @@ serve_connection (PyroDaemon *daemon, GSocketConnection *connection)
 /* Takes @connection on as a worker's if the daemon is open and a worker is
  * free (TRUE); otherwise closes it, or refuses it as Pyro4 does. */
 static gboolean
-admit_connection (PyroDaemon *daemon, GSocketConnection *connection)
+admit_connection (PyroDaemon *daemon, GSocket *connection)
 {
   g_mutex_lock (&daemon->lock);
   if (daemon->shutting_down)
     {
       g_mutex_unlock (&daemon->lock);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      g_socket_close (connection, NULL);
       return FALSE;
     }
   if (daemon->n_workers >= daemon->pool_size)
@@ -478,8 +479,10 @@ admit_connection (PyroDaemon *daemon, GSocketConnection *connection)
 /* The next waiting client, or NULL if none is waiting (or accept failed).
  * We call accept4() ourselves because it gives the new descriptor its
  * close-on-exec flag at once; g_socket_accept() in GLib 2.74 sets it
- * afterwards, two more system calls for every connection. */
-static GSocketConnection *
+ * afterwards, two more system calls for every connection.  A client is a
+ * bare GSocket: its messages go through a PyroChannel, so the streams of
+ * a GSocketConnection would only cost their making and freeing. */
+static GSocket *
 accept_connection (PyroDaemon *daemon)
 {
   int fd = accept4 (g_socket_get_fd (daemon->listener), NULL, NULL, SOCK_CLOEXEC);
@@ -500,7 +503,7 @@ accept_connection (PyroDaemon *daemon)
     }
   /* The listener is non-blocking and so is what GLib makes; workers block. */
   g_socket_set_blocking (socket, TRUE);
-  return g_socket_connection_factory_create_connection (socket);
+  return g_steal_pointer (&socket);
 }
 
 /* ---- accepting in the pool (leader/followers) ---------------------------- */
@@ -532,8 +535,8 @@ static const char lead_task[] = "lead";
 /* What a look for the next client found (see wait_for_client()). */
 typedef struct
 {
-  PyroDaemon        *daemon;
-  GSocketConnection *connection;
+  PyroDaemon *daemon;
+  GSocket    *connection;
 } Knock;
 
 static gboolean
@@ -547,7 +550,7 @@ accept_without_waiting (gpointer data)
 /* Waits for the next client; NULL once the daemon shuts down.  Like a
  * wait for a message, it first looks for one for a short while: when
  * clients come one after the other, the next is usually on its way. */
-static GSocketConnection *
+static GSocket *
 wait_for_client (PyroDaemon *daemon)
 {
   Knock knock = { daemon, NULL };
@@ -671,7 +674,7 @@ lead (PyroDaemon *daemon)
 {
   for (;;)
     {
-      g_autoptr(GSocketConnection) connection = wait_for_client (daemon);
+      g_autoptr(GSocket) connection = wait_for_client (daemon);
       guint64 lease = begin_lease (daemon, connection != NULL);
       if (lease == 0)
         return;
@@ -730,7 +733,7 @@ static gboolean
 on_incoming (GSocket *listener, GIOCondition condition, gpointer user_data)
 {
   PyroDaemon *daemon = user_data;
-  GSocketConnection *connection;
+  GSocket *connection;
 
   while ((connection = accept_connection (daemon)) != NULL)
     {
@@ -904,7 +907,7 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
       gpointer connection;
       g_hash_table_iter_init (&iter, daemon->connections);
       while (g_hash_table_iter_next (&iter, &connection, NULL))
-        g_socket_shutdown (g_socket_connection_get_socket (connection), TRUE, TRUE, NULL);
+        g_socket_shutdown (connection, TRUE, TRUE, NULL);
     }
 
   /* A method may shut its own daemon down: then its worker cannot wait for

@@ -22,10 +22,10 @@
 
 typedef struct
 {
-  PyroDaemon        *daemon;
-  GSocketConnection *connection;
-  PyroChannel       *channel;
-  PyroSession       *session;
+  PyroDaemon  *daemon;
+  GSocket     *connection;
+  PyroChannel *channel;
+  PyroSession *session;
 } ServerConnection;
 
 static gboolean
@@ -518,11 +518,11 @@ serve_requests (ServerConnection *sc)
 }
 
 void
-pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
+pyro_server_connection_run (PyroDaemon *daemon, GSocket *connection)
 {
   ServerConnection sc = { daemon, connection, NULL, NULL };
 
-  sc.channel = pyro_channel_new (g_socket_connection_get_socket (connection));
+  sc.channel = pyro_channel_new (connection);
   sc.session = pyro_session_new (daemon);
 
   if (handshake (&sc))
@@ -531,5 +531,5 @@ pyro_server_connection_run (PyroDaemon *daemon, GSocketConnection *connection)
   /* Session instances end with their connection, as in Pyro4. */
   pyro_session_free (sc.session);
   pyro_channel_free (sc.channel);
-  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_socket_close (connection, NULL);
 }
