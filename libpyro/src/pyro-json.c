@@ -1512,23 +1512,25 @@ scalar_size (char code)
     }
 }
 
-/* TRUE if the @len bytes at @text are all ASCII; eight at a time. */
+/* TRUE if the @len bytes at @text are all ASCII; a Block at a time, as
+ * scan_plain() looks. */
 static gboolean
 is_ascii (const char *text, gsize len)
 {
-  guint64 seen = 0;
+  Block seen = { 0 };
+  guint8 seen_byte = 0;
   gsize i = 0;
 
-  for (; i + 8 <= len; i += 8)
+  for (; i + sizeof (Block) <= len; i += sizeof (Block))
     {
-      guint64 w;
+      Block v;
 
-      memcpy (&w, text + i, sizeof w);
-      seen |= w;
+      memcpy (&v, text + i, sizeof v);
+      seen |= v;
     }
   for (; i < len; i++)
-    seen |= (guchar) text[i];
-  return (seen & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
+    seen_byte |= (guchar) text[i];
+  return !block_any (seen & 0x80) && (seen_byte & 0x80) == 0;
 }
 
 /* g_variant_new_string() checks its argument with g_utf8_validate(),

@@ -1044,6 +1044,32 @@ test_python_agrees (void)
     }
 }
 
+/* A JsonNode made elsewhere may hold text that is not UTF-8: the string it
+ * converts to is valid all the same (U+FFFD for what was broken), wherever
+ * the broken byte sits; valid text comes through unchanged. */
+static void
+test_to_variant_invalid_utf8 (void)
+{
+  for (gsize len = 1; len <= 40; len++)
+    for (gsize place = 0; place <= len; place++)
+      {
+        g_autofree char *text = g_strnfill (len, 'a');
+        if (place < len)
+          text[place] = '\xff';
+        g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), text);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) value = pyro_json_to_variant (node, G_VARIANT_TYPE_STRING, &error);
+
+        g_assert_no_error (error);
+        const char *got = g_variant_get_string (value, NULL);
+        g_assert_true (g_utf8_validate (got, -1, NULL));
+        if (place < len)
+          g_assert_nonnull (strstr (got, "\xef\xbf\xbd"));
+        else
+          g_assert_cmpstr (got, ==, text);
+      }
+}
+
 /* ---- scanning string text ------------------------------------------------ */
 
 /* pyro_json_scan_plain() looks at 16 bytes at once; this is what it must
@@ -1333,6 +1359,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/json/to-variant/natural", test_natural);
   g_test_add_func ("/pyro/json/type-name", test_type_name);
   g_test_add_func ("/pyro/json/python-agrees", test_python_agrees);
+  g_test_add_func ("/pyro/json/to-variant/invalid-utf8", test_to_variant_invalid_utf8);
   g_test_add_func ("/pyro/json/scan-plain", test_scan_plain);
   g_test_add_func ("/pyro/json/wire/handled", test_wire_handled);
   g_test_add_func ("/pyro/json/wire/offsets", test_wire_offsets);
