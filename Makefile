@@ -74,7 +74,8 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	else \
-	  echo "deps: run this as root:  sudo apt-get install -y$$missing"; exit 1; \
+	  echo "deps: run this as root:  sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; \
+	  exit 1; \
 	fi
 
 # ---- library, tools, tests ----------------------------------------------

@@ -7,6 +7,7 @@
 # 2. Through the name server: start pyro-ns on a free loopback port, start
 #    `greeting-server --ns` (it registers example.greeting), and give the
 #    client the URI PYRONAME:example.greeting.
+# 3. Stop the servers with SIGTERM; each must exit by itself, status 0.
 # Every process started here is stopped by its PID.
 #
 # usage: bash libpyro/tests/demo.sh <builddir>
@@ -27,6 +28,7 @@ done
 
 workdir=$(mktemp -d)
 pids=()
+labels=()
 
 stop_all() {
   for pid in "${pids[@]}"; do
@@ -54,7 +56,39 @@ start() {
   mkfifo "$workdir/$label"
   "$@" >"$workdir/$label" &
   pids+=("$!")
+  labels+=("$label")
   eval "exec $fd<\"$workdir/$label\""
+}
+
+# stop_servers: asks every server to stop with SIGTERM, as a person would
+# with Ctrl-C or kill, and checks that each one exits by itself, with
+# status 0, within 5 s.  Returns 1 (after saying which) if one does not.
+stop_servers() {
+  local i pid status failed=0
+  for i in "${!pids[@]}"; do
+    pid=${pids[$i]}
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "demo: ${labels[$i]} (pid $pid) did not stop within 5 s of SIGTERM" >&2
+      failed=1
+      continue
+    fi
+    wait "$pid"
+    status=$?
+    if [ "$status" != 0 ]; then
+      echo "demo: ${labels[$i]} (pid $pid) exited with status $status after SIGTERM" >&2
+      failed=1
+    else
+      echo "stopped: ${labels[$i]} (pid $pid), status 0"
+    fi
+  done
+  # stop_all (on exit) still insists on any that did not stop.
+  [ "$failed" = 0 ] && pids=()
+  return "$failed"
 }
 
 # wait_for_line FD PREFIX: prints the first line from FD starting with PREFIX.
@@ -95,4 +129,6 @@ line=$(wait_for_line 5 "Ready. Object uri = ") || exit 1
 echo "server:  $line (registered as example.greeting)"
 run_client "PYRONAME:example.greeting"
 
+echo "== 3. the servers stop on SIGTERM =="
+stop_servers || exit 1
 echo "demo: OK"

@@ -87,6 +87,14 @@ thing_object_id (gpointer self, GVariant *args, PyroInvocation *invocation, GErr
   return g_variant_new_string (pyro_invocation_get_object_id (invocation));
 }
 
+/* "<object id>.<method name>", as the invocation tells them. */
+static GVariant *
+thing_call_name (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_new_take_string (g_strdup_printf ("%s.%s", pyro_invocation_get_object_id (invocation),
+                                                     pyro_invocation_get_method_name (invocation)));
+}
+
 /* Stops the daemon that runs it. */
 static GVariant *
 thing_stop (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
@@ -102,6 +110,7 @@ static const PyroMethod thing_methods[] = {
   { "fail", "()", "s", thing_fail, 0, NULL },
   { "wrong_type", "()", "s", thing_wrong_type, 0, NULL },
   { "object_id", "()", "s", thing_object_id, 0, NULL },
+  { "call_name", "()", "s", thing_call_name, 0, NULL },
   { "stop", "()", "s", thing_stop, 0, NULL },
   { NULL }
 };
@@ -288,22 +297,29 @@ static const CallCase call_cases[] = {
     "Thing.add() takes 2 positional arguments but 3 were given" },
   { "greet", "@() ()", "{'greeting': <'Hi'>}", NULL, PYRO_ERROR_INVALID_ARGS,
     "Thing.greet() missing 1 required positional argument: 'name'" },
-  /* a value of the wrong type is refused before the method runs */
-  { "add", "('one', int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 1 ('a')" },
-  { "add", "(1.5, int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 1 ('a')" },
-  { "add", "(int64 1, true)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.add() argument 2 ('b')" },
-  { "greet", "(int64 5,)", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL, "Thing.greet() argument 1 ('name')" },
-  { "describe", "('x', int64 3000000000, true, 1.0, @as [])", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL,
-    "Thing.describe() argument 2 ('i')" },
-  { "describe", "('x', 1, true, 1.0, [1])", NULL, NULL, PYRO_ERROR_INVALID_ARGS, NULL,
-    "Thing.describe() argument 5 ('list')" },
+  /* a value of the wrong type is refused before the method runs, with the
+   * method, the argument, the expected and the received type */
+  { "add", "('one', int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() argument 1 ('a'): expected int64 (x), got str 'one'" },
+  { "add", "(1.5, int64 2)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() argument 1 ('a'): expected int64 (x), got float 1.5" },
+  { "add", "(int64 1, true)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.add() argument 2 ('b'): expected int64 (x), got bool True" },
+  { "greet", "(int64 5,)", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.greet() argument 1 ('name'): expected string (s), got int 5" },
+  { "describe", "('x', int64 3000000000, true, 1.0, @as [])", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.describe() argument 2 ('i'): expected int32 (i), got int 3000000000 (out of range)" },
+  { "describe", "('x', 1, true, 1.0, [1])", NULL, NULL, PYRO_ERROR_INVALID_ARGS,
+    "Thing.describe() argument 5 ('list'): item 0: expected string (s), got int 1" },
   /* beyond what the daemon's JSON reader takes at all: the whole body is refused */
-  { "add", "(uint64 18446744073709551615, int64 2)", NULL, NULL, PYRO_ERROR_VALUE, NULL, "does not fit in 64 bits" },
+  { "add", "(uint64 18446744073709551615, int64 2)", NULL, NULL, PYRO_ERROR_VALUE, NULL,
+    "integer 18446744073709551615 does not fit in 64 bits" },
   /* the method's own exception, and a result that breaks the table */
   { "fail", "@() ()", NULL, NULL, PYRO_ERROR_VALUE, "bad thing" },
   { "wrong_type", "@() ()", NULL, NULL, PYRO_ERROR_RUNTIME,
     "Thing.wrong_type() returned a value of type 'x', but its table declares 's'" },
   { "object_id", "@() ()", NULL, "'thing'" },
+  { "call_name", "@() ()", NULL, "'thing.call_name'" },
 };
 
 static void
@@ -682,6 +698,38 @@ test_pool_limit (void)
   g_clear_object (&p1);
   g_clear_object (&p2);
   g_clear_object (&p3);
+  pyro_test_daemon_stop (td);
+}
+
+/* Without pyro_daemon_set_pool_size() a daemon serves Pyro4's default of 40
+ * connections at once (THREADPOOL_SIZE) and refuses the 41st. */
+static void
+test_pool_default (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  for (int i = 0; i < PYRO_DAEMON_DEFAULT_POOL_SIZE; i++)
+    {
+      PyroProxy *proxy = proxy_for (td, "thing");
+      g_ptr_array_add (clients, proxy);
+      g_assert_cmpint (call_int (proxy, "add", g_variant_new ("(xx)", (gint64) i, (gint64) 1)), ==, i + 1);
+    }
+
+  g_autoptr(PyroProxy) one_too_many = proxy_for (td, "thing");
+  g_assert_false (pyro_proxy_connect (one_too_many, NULL, &error));
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_COMMUNICATION);
+  g_assert_nonnull (strstr (error->message, "no free workers"));
+
+  /* one leaves: a newcomer gets its worker */
+  g_ptr_array_remove_index (clients, 0);
+  PoolRetry retry = { td, NULL };
+  g_assert_true (pyro_test_wait_until (pool_connect_succeeds, &retry));
+  g_assert_cmpint (call_int (retry.proxy, "add", g_variant_new ("(xx)", (gint64) 4, (gint64) 4)), ==, 8);
+
+  g_clear_object (&retry.proxy);
+  g_clear_pointer (&clients, g_ptr_array_unref);
   pyro_test_daemon_stop (td);
 }
 
@@ -1166,6 +1214,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/daemon/oneway", test_oneway);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
+  g_test_add_func ("/pyro/daemon/pool-default", test_pool_default);
   g_test_add_func ("/pyro/daemon/leader/slow-method-newcomer", test_slow_method_newcomer);
   g_test_add_func ("/pyro/daemon/leader/method-calls-own-daemon", test_method_calls_own_daemon);
   g_test_add_func ("/pyro/daemon/leader/short-and-long-clients", test_short_and_long_clients);

@@ -5,7 +5,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build="${PYRO_BUILD_DIR:-$top/build}"
 
-echo "1..3"
+echo "1..4"
 output=$(cd "$top" && timeout 120 bash libpyro/tests/demo.sh "$build" 2>&1)
 status=$?
 greetings=$(grep -c "^Always do your best" <<<"$output")
@@ -14,4 +14,7 @@ greetings=$(grep -c "^Always do your best" <<<"$output")
 [ "$greetings" = 2 ] && echo "ok 2 - the greeting is printed twice (direct, PYRONAME)" \
   || echo "not ok 2 - the greeting is printed twice (got $greetings)"
 grep -q "^demo: OK" <<<"$output" && echo "ok 3 - demo.sh reports OK" || echo "not ok 3 - demo.sh reports OK"
-[ "$status" = 0 ] && [ "$greetings" = 2 ] || sed 's/^/# /' <<<"$output"
+stopped=$(grep -c "^stopped: .*, status 0$" <<<"$output")
+[ "$stopped" = 3 ] && echo "ok 4 - the three servers stop by themselves on SIGTERM" \
+  || echo "not ok 4 - the three servers stop by themselves on SIGTERM (got $stopped)"
+[ "$status" = 0 ] && [ "$greetings" = 2 ] && [ "$stopped" = 3 ] || sed 's/^/# /' <<<"$output"

@@ -753,6 +753,71 @@ test_remote_exception (void)
   pyro_test_daemon_stop (td);
 }
 
+/* A string that is no PYRO: URI gives no proxy, and says why in Pyro4's
+ * words (test-uri has the whole table of URIs). */
+static void
+test_bad_uri (void)
+{
+  static const struct { const char *uri, *message; } bad[] = {
+    { "", "invalid uri: ''" },
+    { "nonsense", "invalid uri: 'nonsense'" },
+    { "PYRO:svc@localhost", "invalid port in uri, port=None: 'PYRO:svc@localhost'" },
+    { "PYRO:@localhost:9090", "invalid uri: 'PYRO:@localhost:9090'" },
+    { "PYRO:svc@localhost:http", "invalid port in uri, port=http: 'PYRO:svc@localhost:http'" },
+    { "PYRO:svc@localhost:70000", "invalid port in uri, port=70000: 'PYRO:svc@localhost:70000'" },
+    { "pyro:svc@localhost:9090 trailing", "invalid uri: 'pyro:svc@localhost:9090 trailing'" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PyroProxy) proxy = pyro_proxy_new (bad[i].uri, &error);
+
+      g_assert_null (proxy);
+      g_assert_error (error, PYRO_ERROR, PYRO_ERROR_FAILED);
+      g_assert_cmpstr (error->message, ==, bad[i].message);
+    }
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroProxy) good = pyro_proxy_new ("PYRO:svc@localhost:9090", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (good);
+}
+
+/* A reply bigger than pyro_proxy_set_max_message_size() is refused unread;
+ * the proxy drops that connection and the next call works again. */
+static void
+test_max_message_size (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_svc, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, PYRO_TEST_TIMEOUT_S);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *long_text = g_strnfill (2000, 'x');
+
+  pyro_proxy_set_max_message_size (proxy, 1024);
+  g_assert_cmpint (call_add (proxy, 1, 2), ==, 3);
+
+  g_autoptr(GVariant) refused = pyro_proxy_call_sync (proxy, "echo", g_variant_new ("(v)", g_variant_new_string (long_text)),
+                                                      G_VARIANT_TYPE_STRING, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "max 1024)"));
+  g_clear_error (&error);
+
+  /* the connection with the unread reply is gone; a new one serves */
+  g_assert_cmpint (call_add (proxy, 20, 22), ==, 42);
+
+  /* no limit: the same reply comes through */
+  pyro_proxy_set_max_message_size (proxy, 0);
+  g_autoptr(GVariant) echoed = pyro_proxy_call_sync (proxy, "echo", g_variant_new ("(v)", g_variant_new_string (long_text)),
+                                                     G_VARIANT_TYPE_STRING, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (echoed, NULL), ==, long_text);
+
+  g_clear_object (&proxy);
+  pyro_test_daemon_stop (td);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -774,6 +839,8 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/proxy/connection-refused", test_connection_refused);
   g_test_add_func ("/pyro/proxy/threads", test_threads);
   g_test_add_func ("/pyro/proxy/remote-exception", test_remote_exception);
+  g_test_add_func ("/pyro/proxy/bad-uri", test_bad_uri);
+  g_test_add_func ("/pyro/proxy/max-message-size", test_max_message_size);
 
   return g_test_run ();
 }
