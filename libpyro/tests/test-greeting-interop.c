@@ -29,7 +29,14 @@ typedef struct
   Side        server;
   Side        client;
   gboolean    debug_log;  /* run the client with G_MESSAGES_DEBUG=pyro */
+  gboolean    serpent;    /* run the client without PYRO_SERIALIZER=json */
 } Pairing;
+
+/* What the notes' Python client prints last when it speaks Pyro4's default
+ * serializer (serpent, id 1) to a C server, which speaks only JSON. */
+#define SERPENT_REFUSED \
+  "rejected: message used serializer that is not accepted: 1 " \
+  "(this daemon speaks json, id 2; set PYRO_SERIALIZER=json)\n"
 
 /* argv of a greeting program ("greeting-server" or "greeting-client");
  * free with g_strfreev(). */
@@ -57,6 +64,23 @@ program_argv (Side side, const char *program)
   return (char **) g_ptr_array_free (argv, FALSE);
 }
 
+/* Runs the client @argv with JSON (the test environment's PYRO_SERIALIZER)
+ * against @uri: it must print the greeting. */
+static void
+check_still_serves (char **argv, const char *uri)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *input = g_strdup_printf ("%s\n" NAME "\n", uri);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = -1;
+
+  g_assert_true (pyro_test_run ((const char * const *) argv, input, 60, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, EXPECTED_OUTPUT);
+}
+
 static void
 test_pairing (gconstpointer data)
 {
@@ -64,11 +88,14 @@ test_pairing (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) server_argv = program_argv (pairing->server, "greeting-server");
   g_auto(GStrv) client_argv = program_argv (pairing->client, "greeting-client");
-  if (pairing->debug_log)
+  if (pairing->debug_log || pairing->serpent)
     {
-      /* "env G_MESSAGES_DEBUG=pyro <client>" */
+      /* "env G_MESSAGES_DEBUG=pyro <client>" or "env -u PYRO_SERIALIZER <client>" */
       g_autoptr(GStrvBuilder) with_env = g_strv_builder_new ();
-      g_strv_builder_add_many (with_env, "/usr/bin/env", "G_MESSAGES_DEBUG=pyro", NULL);
+      if (pairing->debug_log)
+        g_strv_builder_add_many (with_env, "/usr/bin/env", "G_MESSAGES_DEBUG=pyro", NULL);
+      else
+        g_strv_builder_add_many (with_env, "/usr/bin/env", "-u", "PYRO_SERIALIZER", NULL);
       g_strv_builder_addv (with_env, (const char **) client_argv);
       g_strfreev (client_argv);
       client_argv = g_strv_builder_end (with_env);
@@ -94,25 +121,38 @@ test_pairing (gconstpointer data)
                                 &out, &err, &status, &error);
   g_assert_no_error (error);
   g_assert_true (ran);
-  if (status != 0 || !g_str_has_suffix (out, GREETING))
-    g_test_message ("client status %d\nstdout:\n%s\nstderr:\n%s", status, out, err);
-  g_assert_cmpint (status, ==, 0);
-
-  if (!pairing->debug_log)
-    g_assert_cmpstr (out, ==, EXPECTED_OUTPUT);
+  if (pairing->serpent)
+    {
+      /* A student who forgot PYRO_SERIALIZER=json is told so, and the
+       * server goes on serving. */
+      g_test_message ("client status %d\nstderr:\n%s", status, err);
+      g_assert_cmpint (status, !=, 0);
+      g_assert_nonnull (strstr (err, "\nPyro4.errors.CommunicationError: connection to "));
+      g_assert_true (g_str_has_suffix (err, SERPENT_REFUSED));
+      check_still_serves (client_argv + 3, uri);  /* without "/usr/bin/env -u PYRO_SERIALIZER" */
+    }
   else
     {
-      /* With libpyro's debug messages asked for (GLib prints them on
-       * stdout), the client also tells where it connected: a message
-       * libpyro only formats when it will be shown (pyro-log-private.h). */
-      g_autofree char *where = g_strdup_printf ("connected to %s\n", uri);
-      g_assert_nonnull (strstr (out, "pyro-DEBUG: "));
-      g_assert_nonnull (strstr (out, where));
-      g_assert_true (g_str_has_suffix (out, GREETING));
+      if (status != 0 || !g_str_has_suffix (out, GREETING))
+        g_test_message ("client status %d\nstdout:\n%s\nstderr:\n%s", status, out, err);
+      g_assert_cmpint (status, ==, 0);
+
+      if (!pairing->debug_log)
+        g_assert_cmpstr (out, ==, EXPECTED_OUTPUT);
+      else
+        {
+          /* With libpyro's debug messages asked for (GLib prints them on
+           * stdout), the client also tells where it connected: a message
+           * libpyro only formats when it will be shown (pyro-log-private.h). */
+          g_autofree char *where = g_strdup_printf ("connected to %s\n", uri);
+          g_assert_nonnull (strstr (out, "pyro-DEBUG: "));
+          g_assert_nonnull (strstr (out, where));
+          g_assert_true (g_str_has_suffix (out, GREETING));
+        }
+      /* Nothing on stderr from the C client. */
+      if (pairing->client == C)
+        g_assert_cmpstr (err, ==, "");
     }
-  /* Nothing on stderr from the C client. */
-  if (pairing->client == C)
-    g_assert_cmpstr (err, ==, "");
 
   /* The C server ends cleanly on SIGTERM (Python's dies of it). */
   pyro_test_stop_process (server, 10);
@@ -134,6 +174,8 @@ main (int argc, char **argv)
     { "/pyro/greeting-interop/c-server-c-client", C, C },
     /* And the C client with libpyro's debug messages on. */
     { "/pyro/greeting-interop/c-client-debug-log", C, C, TRUE },
+    /* The notes' client as it is, without PYRO_SERIALIZER=json. */
+    { "/pyro/greeting-interop/c-server-python-client-serpent", C, PYTHON, FALSE, TRUE },
   };
 
   g_test_init (&argc, &argv, NULL);
