@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "testutil.h"
 
@@ -228,6 +229,40 @@ test_reply_type_mismatch (Fixture *fixture, gconstpointer data)
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* What Pyro4's excepthook prints for a remote @error of the built-in
+ * Python class @python_class (python/excepthook.py). (transfer full) */
+static char *
+pyro4_printout (const GError *error, const char *python_class)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "class");
+  json_builder_add_string_value (builder, python_class);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, error->message);
+  json_builder_set_member_name (builder, "traceback");
+  json_builder_begin_array (builder);
+  for (const char * const *line = pyro_error_get_remote_traceback (error); *line != NULL; line++)
+    json_builder_add_string_value (builder, *line);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  g_autoptr(JsonNode) request = json_builder_get_root (builder);
+  g_autofree char *input = json_to_string (request, FALSE);
+
+  g_autofree char *script = pyro_test_script_path ("excepthook.py");
+  const char *argv[] = { PYRO_TEST_PYTHON, script, NULL };
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status = -1;
+  g_autoptr(GError) local = NULL;
+  g_assert_true (pyro_test_run (argv, input, 60, &out, &err, &status, &local));
+  g_assert_no_error (local);
+  if (status != 0)
+    g_test_message ("excepthook.py: %s", err);
+  g_assert_cmpint (status, ==, 0);
+  return out;
+}
+
 static void
 test_remote_exception (Fixture *fixture, gconstpointer data)
 {
@@ -254,11 +289,16 @@ test_remote_exception (Fixture *fixture, gconstpointer data)
   for (guint i = 0; i < n; i++)
     g_assert_true (g_str_has_suffix (tb[i], "\n"));
 
+  /* pyro_error_format() (and so pyro_error_print()) gives what Pyro4's
+   * excepthook prints for the same exception, from the exception line on. */
   g_autofree char *text = pyro_error_format (error);
+  g_autofree char *expected = pyro4_printout (error, "ValueError");
   g_test_message ("%s", text);
-  g_assert_nonnull (strstr (text, " +--- This exception occured remotely (Pyro) - Remote traceback:"));
-  g_assert_nonnull (strstr (text, " +--- End of remote traceback"));
-  g_assert_nonnull (strstr (text, "ValueError: bad apple ✗"));
+  g_assert_cmpstr (text, ==, expected);
+  g_assert_true (g_str_has_prefix (text, "ValueError: bad apple ✗\n"
+                                         " +--- This exception occured remotely (Pyro) - Remote traceback:\n"
+                                         " | Traceback (most recent call last):\n"));
+  g_assert_true (g_str_has_suffix (text, " | ValueError: bad apple ✗\n +--- End of remote traceback\n"));
   g_assert_nonnull (strstr (text, "in fail"));
 
   /* An exception reply leaves the connection usable. */
