@@ -85,7 +85,7 @@ typedef struct
   const char *in_signature;  /**< the argument tuple, e.g. "(si)"; NULL means "()" */
   const char *out_signature; /**< the result type, e.g. "s"; NULL means it returns None */
   PyroMethodFunc func;       /**< the implementation */
-  PyroMethodFlags flags;     /**< #PYRO_METHOD_ONEWAY or 0 */
+  PyroMethodFlags flags;     /**< 0 (#PYRO_METHOD_NONE), #PYRO_METHOD_ONEWAY or #PYRO_METHOD_STREAM */
   /** Comma-separated argument names, e.g. "name,item": used for keyword
    * arguments and error messages.  Arguments of a maybe type ("ms") at the
    * end of the tuple are optional and default to `None`. */
@@ -94,7 +94,9 @@ typedef struct
 
 /**
  * Reads an exposed attribute (a Python property).
- * @return (transfer full): the value, of the attribute's signature, or NULL with @p error set
+ * @return (transfer full) (nullable): the value, of the attribute's
+ *   signature (a floating reference is fine), or NULL: NULL with @p error
+ *   set raises the error remotely, NULL without it returns `None`
  */
 typedef GVariant *(*PyroGetterFunc) (gpointer         instance,
                                      PyroInvocation  *invocation,
@@ -180,7 +182,9 @@ typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
  * closed by the client, or was abandoned: a stream whose connection
  * closed lingers (30 s by default, any connection may continue it) and is
  * then freed; see pyro_daemon_set_stream_limits().  @p next runs in the
- * worker thread of whichever connection asks, one call at a time.
+ * worker thread of whichever connection asks, one call at a time.  With
+ * #PYRO_INSTANCE_PERCALL the instance is freed as soon as the method
+ * returns, so then @p state must not point to it.
  *
  * @code
  * static GVariant *
@@ -200,8 +204,9 @@ typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
  *
  * @param invocation the call
  * @param next produces each item
- * @param state (transfer full): handed to @p next
- * @param free_state (nullable): frees @p state
+ * @param state (transfer full): handed to @p next; the daemon owns it from
+ *   now on
+ * @param free_state (nullable): frees @p state; NULL if nothing needs freeing
  */
 void pyro_invocation_return_stream (PyroInvocation     *invocation,
                                     PyroStreamNextFunc  next,
@@ -210,9 +215,10 @@ void pyro_invocation_return_stream (PyroInvocation     *invocation,
 
 /** @return (transfer none): the daemon serving the call */
 PyroDaemon *pyro_invocation_get_daemon (PyroInvocation *invocation);
-/** @return (transfer none): the object id the call is for */
+/** @return (transfer none): the object id the call is for, valid during the call */
 const char *pyro_invocation_get_object_id (PyroInvocation *invocation);
-/** @return (transfer none): the method name (for attributes: the attribute name) */
+/** @return (transfer none): the method name (for attributes: the attribute
+ * name), valid during the call */
 const char *pyro_invocation_get_method_name (PyroInvocation *invocation);
 /** @return TRUE if the client sent this call as oneway (no reply) */
 gboolean pyro_invocation_is_oneway (PyroInvocation *invocation);

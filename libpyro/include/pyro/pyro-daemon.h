@@ -35,10 +35,43 @@ G_BEGIN_DECLS
  * accepted whenever that context is iterated.
  */
 
-/** The GType of ::PyroDaemon. */
+/**
+ * The GType of ::PyroDaemon: the value of pyro_daemon_get_type().
+ *
+ * ::PyroDaemon is declared with G_DECLARE_FINAL_TYPE(), which declares, as for
+ * any final GObject type: ::PyroDaemon, its class structure ::PyroDaemonClass,
+ * pyro_daemon_get_type(), the checked cast PYRO_DAEMON(), the type test
+ * PYRO_IS_DAEMON(), and g_autoptr() support (g_object_unref() at the end of
+ * the scope).  A final type cannot be subclassed.
+ */
 #define PYRO_TYPE_DAEMON (pyro_daemon_get_type ())
 /** A Pyro4 daemon: serves registered objects to clients (a GObject). */
 G_DECLARE_FINAL_TYPE (PyroDaemon, pyro_daemon, PYRO, DAEMON, GObject)
+/**
+ * @fn GType pyro_daemon_get_type (void)
+ * Registers ::PyroDaemon with the GType system on the first call.
+ * @return the GType of ::PyroDaemon, also available as #PYRO_TYPE_DAEMON
+ */
+/**
+ * @fn PyroDaemon *PYRO_DAEMON (gpointer ptr)
+ * Casts @p ptr to ::PyroDaemon, checked as by G_TYPE_CHECK_INSTANCE_CAST(): GLib
+ * warns "invalid cast" if @p ptr is something else (unless
+ * G_DISABLE_CAST_CHECKS is defined).
+ * @param ptr (nullable): an instance of ::PyroDaemon
+ * @return (transfer none) (nullable): @p ptr
+ */
+/**
+ * @fn gboolean PYRO_IS_DAEMON (gpointer ptr)
+ * Checks the type of an instance, as G_TYPE_CHECK_INSTANCE_TYPE() does.
+ * @param ptr (nullable): a GTypeInstance, or NULL
+ * @return TRUE if @p ptr is a ::PyroDaemon; FALSE for NULL
+ */
+/**
+ * @struct PyroDaemonClass
+ * The class structure of ::PyroDaemon: a GObjectClass with nothing added.
+ */
+/** @var GObjectClass PyroDaemonClass::parent_class
+ * The parent class. */
 
 /** The object id under which every daemon serves its own `Pyro.Daemon` object. */
 #define PYRO_DAEMON_OBJECT_ID "Pyro.Daemon"
@@ -49,7 +82,8 @@ G_DECLARE_FINAL_TYPE (PyroDaemon, pyro_daemon, PYRO, DAEMON, GObject)
 /**
  * Creates a daemon listening on @p host:@p port.
  *
- * @param host (nullable): address or name to bind; NULL means "localhost" as in Pyro4
+ * @param host (nullable): address or name to bind (copied); NULL means
+ *   "localhost" as in Pyro4
  * @param port TCP port; 0 picks a free one
  * @param error return location for a #PYRO_ERROR_COMMUNICATION error
  * @return (transfer full) (nullable): the daemon, or NULL with @p error set
@@ -59,11 +93,18 @@ PyroDaemon *pyro_daemon_new (const char *host, guint16 port, GError **error);
 /**
  * Registers one object that serves every client (Pyro4's `register(obj)`).
  *
- * @param klass (transfer none): the class table; must outlive the daemon (static)
- * @param instance (transfer none): your object, passed to every method
- * @param object_id (nullable): the id; NULL makes "obj_<32 hex digits>"
- * @param error return location for a #PYRO_ERROR_DAEMON error (id taken)
- * @return (transfer full) (nullable): the object's URI
+ * @param klass (transfer none): the class table; not copied, so it (with
+ *   its method and attribute tables and their strings) must outlive the
+ *   daemon: in practice a static table
+ * @param instance (transfer none): your object, passed to every method;
+ *   never freed by the daemon.  It must stay valid until the daemon is
+ *   finalized: a call already running when it is unregistered still uses it.
+ * @param object_id (nullable): the id (copied); NULL makes a new one,
+ *   "obj_" and 32 hex digits (a random UUID, as in Pyro4)
+ * @param error return location for a #PYRO_ERROR_DAEMON error (id taken,
+ *   or a malformed class table)
+ * @return (transfer full) (nullable): the object's URI, or NULL with
+ *   @p error set
  */
 PyroUri *pyro_daemon_register_object (PyroDaemon       *daemon,
                                       const PyroClass  *klass,
@@ -75,10 +116,22 @@ PyroUri *pyro_daemon_register_object (PyroDaemon       *daemon,
  * Registers a class (Pyro4's `register(Class)`): instances are made by
  * klass->instance_new(@p class_data) according to klass->instance_mode, and
  * freed with klass->instance_free (session: when the connection closes;
- * percall: after the call; single: with the daemon).
+ * percall: after the call; single: once it is unregistered and the calls
+ * running on it have returned, or with the daemon).
  *
- * @param class_data (nullable): passed to instance_new
- * @return (transfer full) (nullable): the object's URI
+ * @param klass (transfer none): the class table; not copied, so it (with
+ *   its method and attribute tables and their strings) must outlive the
+ *   daemon: in practice a static table (session instances use it until
+ *   their connections close, even after pyro_daemon_unregister())
+ * @param class_data (nullable): passed to instance_new (with instance_new
+ *   NULL it is the instance itself); never freed by the daemon, and it
+ *   must stay valid as long as @p klass
+ * @param object_id (nullable): the id (copied); NULL makes a new one,
+ *   "obj_" and 32 hex digits (a random UUID, as in Pyro4)
+ * @param error return location for a #PYRO_ERROR_DAEMON error (id taken,
+ *   or a malformed class table)
+ * @return (transfer full) (nullable): the object's URI, or NULL with
+ *   @p error set
  */
 PyroUri *pyro_daemon_register_class (PyroDaemon       *daemon,
                                      const PyroClass  *klass,
@@ -86,7 +139,13 @@ PyroUri *pyro_daemon_register_class (PyroDaemon       *daemon,
                                      const char       *object_id,
                                      GError          **error);
 
-/** Removes a registration. @return TRUE if @p object_id was registered. */
+/**
+ * Removes a registration; calls already running on it go on to the end
+ * (see pyro_daemon_register_class() for when instances are freed).  The
+ * daemon's own object (#PYRO_DAEMON_OBJECT_ID) is never removed.
+ *
+ * @return TRUE if @p object_id was registered and is now removed
+ */
 gboolean pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id);
 
 /**
@@ -95,7 +154,7 @@ gboolean pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id);
  */
 PyroUri *pyro_daemon_uri_for (PyroDaemon *daemon, const char *object_id);
 
-/** @return (transfer none): the host in the daemon's URIs */
+/** @return (transfer none): the host in the daemon's URIs, owned by @p daemon */
 const char *pyro_daemon_get_host (PyroDaemon *daemon);
 /** @return the TCP port the daemon listens on */
 guint16 pyro_daemon_get_port (PyroDaemon *daemon);
@@ -123,13 +182,19 @@ void pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, d
  * Sets the shared secret for HMAC message authentication (Pyro4's
  * `daemon._pyroHmacKey`); NULL turns it off.  Clients without the key, or
  * with another one, are refused at the handshake and nothing runs for them.
- * Set it before clients connect.
+ * Set it before clients connect.  The proxy dicts of
+ * pyro_daemon_proxy_for() carry the key (base64, as Pyro4's do), so a
+ * receiving proxy uses it too.
  *
  * @code
  * pyro_daemon_set_hmac_key (daemon, "course secret");   // server
  * pyro_proxy_set_hmac_key (proxy, "course secret");     // client (C)
  * // client (Python): proxy._pyroHmacKey = b"course secret"
  * @endcode
+ *
+ * @param key (nullable): the key, a NUL-terminated string; its bytes are
+ *   copied, so it need not outlive the call.  An empty string is not NULL:
+ *   it sets a key of length zero.
  */
 void pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key);
 

@@ -74,7 +74,8 @@ GError *pyro_error_new_remote (const char          *class_name,
  * is "builtins.RuntimeError" (or a closer builtin where one is obvious).
  *
  * @param error a GError (any domain)
- * @return (transfer none): the fully qualified Python class name
+ * @return (transfer none): the fully qualified Python class name, owned by
+ *   @p error or static
  */
 const char *pyro_error_get_remote_class (const GError *error);
 
@@ -98,7 +99,7 @@ gboolean pyro_error_is_remote (const GError *error);
  * " +--- This exception occured remotely (Pyro) - Remote traceback:" and
  * " +--- End of remote traceback".
  *
- * @return (transfer full): the text, ending in a newline
+ * @return (transfer full): the text, ending in a newline; free with g_free()
  */
 char *pyro_error_format (const GError *error);
 

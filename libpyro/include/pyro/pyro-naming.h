@@ -80,7 +80,7 @@ PyroProxy *pyro_naming_locate (const char    *host,
  *
  * @param host (nullable): the name server's host, or NULL to search
  * @param port as for pyro_naming_locate()
- * @param hmac_key (nullable): the shared secret; NULL or "" for none
+ * @param hmac_key (nullable): the shared secret (copied); NULL or "" for none
  * @param cancellable (nullable): cancels the search
  * @param error return location for a #PYRO_ERROR_NAMING error
  * @return (transfer full) (nullable): a connected proxy for `Pyro.NameServer`,
@@ -119,7 +119,8 @@ gboolean pyro_naming_register (PyroProxy           *ns,
  * @param ns a proxy from pyro_naming_locate()
  * @param name the name
  * @param metadata (out) (optional) (transfer full): the name's tags, a
- *   NULL-terminated array; pass NULL if you do not need them
+ *   NULL-terminated array to free with g_strfreev(), set only on success;
+ *   pass NULL if you do not need them
  * @param cancellable (nullable): cancels the call
  * @param error return location for the error; an unknown name gives
  *   #PYRO_ERROR_NAMING "unknown name: NAME"

@@ -21,7 +21,7 @@ G_BEGIN_DECLS
  * thread).  Arguments are a GVariant tuple; JSON carries it as a list.
  *
  * @code
- * g_autoptr(PyroProxy) proxy = pyro_proxy_new ("PYRO:obj_1@p localhost:9999", &error);
+ * g_autoptr(PyroProxy) proxy = pyro_proxy_new ("PYRO:obj_1@localhost:9999", &error);
  * g_autoptr(GVariant) answer = pyro_proxy_call_sync (proxy, "get_fortune",
  *                                                    g_variant_new ("(s)", "Alice"),
  *                                                    G_VARIANT_TYPE_STRING, NULL, &error);
@@ -37,10 +37,43 @@ G_BEGIN_DECLS
  * and the next one reconnects.)
  */
 
-/** The GType of ::PyroProxy. */
+/**
+ * The GType of ::PyroProxy: the value of pyro_proxy_get_type().
+ *
+ * ::PyroProxy is declared with G_DECLARE_FINAL_TYPE(), which declares, as for
+ * any final GObject type: ::PyroProxy, its class structure ::PyroProxyClass,
+ * pyro_proxy_get_type(), the checked cast PYRO_PROXY(), the type test
+ * PYRO_IS_PROXY(), and g_autoptr() support (g_object_unref() at the end of
+ * the scope).  A final type cannot be subclassed.
+ */
 #define PYRO_TYPE_PROXY (pyro_proxy_get_type ())
 /** A proxy for one remote object (a GObject); safe to share between threads. */
 G_DECLARE_FINAL_TYPE (PyroProxy, pyro_proxy, PYRO, PROXY, GObject)
+/**
+ * @fn GType pyro_proxy_get_type (void)
+ * Registers ::PyroProxy with the GType system on the first call.
+ * @return the GType of ::PyroProxy, also available as #PYRO_TYPE_PROXY
+ */
+/**
+ * @fn PyroProxy *PYRO_PROXY (gpointer ptr)
+ * Casts @p ptr to ::PyroProxy, checked as by G_TYPE_CHECK_INSTANCE_CAST(): GLib
+ * warns "invalid cast" if @p ptr is something else (unless
+ * G_DISABLE_CAST_CHECKS is defined).
+ * @param ptr (nullable): an instance of ::PyroProxy
+ * @return (transfer none) (nullable): @p ptr
+ */
+/**
+ * @fn gboolean PYRO_IS_PROXY (gpointer ptr)
+ * Checks the type of an instance, as G_TYPE_CHECK_INSTANCE_TYPE() does.
+ * @param ptr (nullable): a GTypeInstance, or NULL
+ * @return TRUE if @p ptr is a ::PyroProxy; FALSE for NULL
+ */
+/**
+ * @struct PyroProxyClass
+ * The class structure of ::PyroProxy: a GObjectClass with nothing added.
+ */
+/** @var GObjectClass PyroProxyClass::parent_class
+ * The parent class. */
 
 /**
  * Creates a proxy for @p uri.  Nothing is sent until the first call.
@@ -51,10 +84,15 @@ G_DECLARE_FINAL_TYPE (PyroProxy, pyro_proxy, PYRO, PROXY, GObject)
  */
 PyroProxy *pyro_proxy_new (const char *uri, GError **error);
 
-/** Creates a proxy for a parsed URI. @param uri (transfer none) @return (transfer full) */
+/**
+ * Creates a proxy for a parsed URI.  Nothing is sent until the first call.
+ *
+ * @param uri (transfer none): the URI; the proxy takes its own reference
+ * @return (transfer full): the proxy
+ */
 PyroProxy *pyro_proxy_new_for_uri (PyroUri *uri);
 
-/** @return (transfer none): the URI the proxy was made for */
+/** @return (transfer none): the URI the proxy was made for, owned by @p proxy */
 PyroUri *pyro_proxy_get_uri (PyroProxy *proxy);
 
 /**
@@ -97,7 +135,9 @@ typedef enum
  * Calls @p method and waits for its result.
  *
  * @param method the method name
- * @param params (nullable): the arguments, a tuple (a floating reference is consumed); NULL means "()"
+ * @param params (nullable): the arguments, a tuple; NULL means "()".  A
+ *   floating reference is consumed; of a non-floating one the caller keeps
+ *   its reference (the call takes its own for its duration)
  * @param reply_type (nullable): the type you expect; the result is
  *   converted to it, or the call fails with #PYRO_ERROR_SERIALIZE naming
  *   both types.  NULL takes the natural mapping: int "x", float "d", str "s",
@@ -117,8 +157,19 @@ GVariant *pyro_proxy_call_sync (PyroProxy           *proxy,
 /**
  * Like pyro_proxy_call_sync(), with keyword arguments and flags.
  *
- * @param kwargs (nullable): keyword arguments, an "a{sv}" dictionary (a floating reference is consumed)
+ * @param method the method name
+ * @param params (nullable): the arguments, a tuple; NULL means "()".  A
+ *   floating reference is consumed; of a non-floating one the caller keeps
+ *   its reference (the call takes its own for its duration)
+ * @param kwargs (nullable): keyword arguments, an "a{sv}" dictionary (any
+ *   "a{s*}" is accepted); floating or not, as for @p params
  * @param flags #PYRO_CALL_ONEWAY to send oneway
+ * @param reply_type (nullable): the type you expect, as for pyro_proxy_call_sync()
+ * @param cancellable (nullable): cancels the wait
+ * @param error return location for the error or remote exception
+ * @return (transfer full) (nullable): the result (never floating), or NULL
+ *   with @p error set.  A oneway call returns an empty "mv"; free it with
+ *   g_variant_unref() like any other result.
  */
 GVariant *pyro_proxy_call_full_sync (PyroProxy           *proxy,
                                      const char          *method,
@@ -133,6 +184,16 @@ GVariant *pyro_proxy_call_full_sync (PyroProxy           *proxy,
  * Starts a call in a worker thread and returns at once; @p callback runs
  * in the thread-default GMainContext of the caller.  Several calls may be
  * outstanding on one proxy: they take turns on its connection.
+ *
+ * @param method the method name (copied)
+ * @param params (nullable): the arguments, a tuple; NULL means "()".  A
+ *   floating reference is consumed; of a non-floating one the caller keeps
+ *   its reference (the call takes its own until it has finished)
+ * @param reply_type (nullable): the type you expect, as for
+ *   pyro_proxy_call_sync() (copied)
+ * @param cancellable (nullable): cancels the wait
+ * @param callback called with the result; get it with pyro_proxy_call_finish()
+ * @param user_data passed to @p callback
  */
 void pyro_proxy_call (PyroProxy           *proxy,
                       const char          *method,
@@ -153,6 +214,14 @@ GVariant *pyro_proxy_call_finish (PyroProxy     *proxy,
 /**
  * Sends a oneway call: returns as soon as the request is written; the
  * daemon never answers, not even with an error.
+ *
+ * @param method the method name
+ * @param params (nullable): the arguments, a tuple; NULL means "()".  A
+ *   floating reference is consumed; of a non-floating one the caller keeps
+ *   its reference (as for pyro_proxy_call_sync())
+ * @param error return location for a local error (connecting, sending, a
+ *   method the metadata does not list)
+ * @return TRUE once the request is written, or FALSE with @p error set
  */
 gboolean pyro_proxy_call_oneway (PyroProxy   *proxy,
                                  const char  *method,
@@ -160,13 +229,14 @@ gboolean pyro_proxy_call_oneway (PyroProxy   *proxy,
                                  GError     **error);
 
 /**
- * Reads an exposed attribute of the remote object (a Python `@p property`),
+ * Reads an exposed attribute of the remote object (a Python `@property`),
  * as `proxy.name` does in Pyro4.  An attribute the metadata does not list
  * is refused locally with #PYRO_ERROR_UNKNOWN_METHOD.
  *
  * @param name the attribute name
  * @param type (nullable): the type you expect (as for pyro_proxy_call_sync())
- * @return (transfer full) (nullable): the value, or NULL with @p error set
+ * @return (transfer full) (nullable): the value (never floating), or NULL
+ *   with @p error set
  */
 GVariant *pyro_proxy_get_attribute (PyroProxy          *proxy,
                                     const char         *name,
@@ -177,7 +247,8 @@ GVariant *pyro_proxy_get_attribute (PyroProxy          *proxy,
 /**
  * Writes an exposed attribute (`proxy.name = value` in Pyro4).
  *
- * @param value the new value (a floating reference is consumed)
+ * @param value the new value; a floating reference is consumed, of a
+ *   non-floating one the caller keeps its reference
  * @return TRUE, or FALSE with @p error set (read-only or unknown attribute:
  *   #PYRO_ERROR_UNKNOWN_METHOD)
  */
@@ -192,6 +263,10 @@ gboolean pyro_proxy_set_attribute (PyroProxy     *proxy,
  * `proxy._pyroHmacKey`); NULL turns it off.  The daemon must use the same
  * key, or the connection is refused ("message hmac mismatch" / "hmac key
  * config not symmetric").  Closes the current connection.
+ *
+ * @param key (nullable): the key, a NUL-terminated string; its bytes are
+ *   copied, so it need not outlive the call.  An empty string is not NULL:
+ *   it sets a key of length zero.
  */
 void pyro_proxy_set_hmac_key (PyroProxy *proxy, const char *key);
 
@@ -199,9 +274,12 @@ void pyro_proxy_set_hmac_key (PyroProxy *proxy, const char *key);
  * Makes a proxy from a value a daemon sent or received: a Pyro4 proxy dict
  * (`{"__class__": "Pyro4.core.Proxy", "state": [uri, ...]}`, how Pyro4
  * passes callback objects and autoproxies), a URI dict, or a URI string.
- * The server side of a callback uses this on the argument it got.
+ * The server side of a callback uses this on the argument it got.  The
+ * HMAC key a proxy dict carries ("b64:..." in its state, as
+ * pyro_daemon_proxy_for() puts it there) is set on the new proxy.
  *
- * @param value (transfer none): an "a{sv}" dict, a "s" string, or a "v" holding one
+ * @param value (transfer none): an "a{sv}" dict, a "s" string, or a "v"
+ *   holding one; not consumed, even if floating
  * @return (transfer full) (nullable): the proxy, or NULL with a
  *   #PYRO_ERROR_INVALID_ARGS error saying what came instead
  */

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
  *
  * Forms accepted (the protocol is case-insensitive):
  *
- *     PYRO:<objectid>@<host>:<port>      PYRO:thing@p localhost:9999
+ *     PYRO:<objectid>@<host>:<port>      PYRO:thing@localhost:9999
  *     PYRO:<objectid>@[<ipv6>]:<port>    PYRO:thing@[::1]:9999
  *     PYRO:<objectid>@./u:<socketpath>   PYRO:thing@./u:/tmp/sock
  *     PYRONAME:<name>[@<nshost>[:<nsport>]]
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 /** The kind of a ::PyroUri. */
 typedef enum
 {
-  PYRO_URI_PYRO,     /**< PYRO:object@p location: a direct address */
+  PYRO_URI_PYRO,     /**< `PYRO:object@location`: a direct address */
   PYRO_URI_PYRONAME, /**< PYRONAME:name: resolved through the name server */
   PYRO_URI_PYROMETA, /**< PYROMETA:tags: resolved by metadata tags */
 } PyroUriProtocol;
@@ -38,7 +38,7 @@ GType pyro_uri_get_type (void) G_GNUC_CONST;
 /**
  * Parses @p text.
  *
- * @param text a URI such as "PYRO:obj_1@p localhost:9090"
+ * @param text a URI such as `PYRO:obj_1@localhost:9090`
  * @param error return location for a #PYRO_ERROR_FAILED error naming what
  *   is wrong ("invalid uri (protocol)", "invalid port in uri, port=...")
  * @return (transfer full) (nullable): the URI, or NULL with @p error set
@@ -74,7 +74,7 @@ guint16 pyro_uri_get_port (const PyroUri *uri);
 const char *pyro_uri_get_socket_path (const PyroUri *uri);
 
 /**
- * The canonical text, e.g. "PYRO:obj@p localhost:9090"; IPv6 hosts are
+ * The canonical text, e.g. `PYRO:obj@localhost:9090`; IPv6 hosts are
  * bracketed.
  *
  * @return (transfer none): a string owned by @p uri
