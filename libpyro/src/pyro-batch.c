@@ -150,7 +150,11 @@ pyro_batch_run_sync (PyroBatch *batch, GCancellable *cancellable, GError **error
           GVariantBuilder done;
           g_variant_builder_init (&done, G_VARIANT_TYPE ("av"));
           for (gsize i = 0; i + 1 < n; i++)
-            g_variant_builder_add_value (&done, g_variant_get_child_value (results, i));
+            {
+              /* The builder takes its own reference to this (non-floating) item. */
+              g_autoptr(GVariant) item = g_variant_get_child_value (results, i);
+              g_variant_builder_add_value (&done, item);
+            }
           batch->completed = g_variant_ref_sink (g_variant_builder_end (&done));
           g_propagate_error (error, error_from_wrapper (last));
           return NULL;

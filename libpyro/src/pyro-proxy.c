@@ -591,8 +591,8 @@ pyro_proxy_close_stream_id (PyroProxy *proxy, const char *stream_id)
 {
   /* Pyro4 closes abandoned streams with a oneway call; a failure only
    * means the daemon will free the stream when its linger time is up. */
-  g_autoptr(GVariant) none = pyro_proxy_invoke (proxy, "Pyro.Daemon", "close_stream",
-                                                g_variant_new ("(s)", stream_id), FALSE,
+  g_autoptr(GVariant) params = g_variant_ref_sink (g_variant_new ("(s)", stream_id));
+  g_autoptr(GVariant) none = pyro_proxy_invoke (proxy, "Pyro.Daemon", "close_stream", params, FALSE,
                                                 PYRO_FLAG_ONEWAY, NULL, NULL, NULL, NULL);
 }
 
@@ -671,8 +671,8 @@ call_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 {
   CallData *data = task_data;
   GError *error = NULL;
-  GVariant *result = pyro_proxy_call_sync (source, data->method,
-                                           data->params ? g_variant_ref (data->params) : NULL,
+  /* The task data keeps the params; the call takes its own reference. */
+  GVariant *result = pyro_proxy_call_sync (source, data->method, data->params,
                                            data->reply_type, cancellable, &error);
   if (result != NULL)
     g_task_return_pointer (task, result, (GDestroyNotify) g_variant_unref);
@@ -691,6 +691,7 @@ pyro_proxy_call (PyroProxy          *proxy,
 {
   g_return_if_fail (PYRO_IS_PROXY (proxy));
   g_return_if_fail (method != NULL);
+  g_return_if_fail (params == NULL || g_variant_is_of_type (params, G_VARIANT_TYPE_TUPLE));
 
   CallData *data = g_new0 (CallData, 1);
   data->method = g_strdup (method);

@@ -62,9 +62,10 @@ pyro_stream_next (PyroStream          *stream,
     return NULL;
 
   g_autoptr(GError) local = NULL;
+  /* pyro_proxy_invoke() does not take the params: we free them. */
+  g_autoptr(GVariant) params = g_variant_ref_sink (g_variant_new ("(s)", stream->id));
   GVariant *item = pyro_proxy_invoke (stream->proxy, "Pyro.Daemon", "get_next_stream_item",
-                                      g_variant_new ("(s)", stream->id), FALSE, 0, item_type, NULL,
-                                      cancellable, &local);
+                                      params, FALSE, 0, item_type, NULL, cancellable, &local);
   if (item != NULL)
     return item;
 

@@ -325,12 +325,16 @@ test_bad_proxies (Fixture *fixture, gconstpointer data)
 
   /* Neither a dict nor a string. */
   g_autoptr(GError) error = NULL;
-  g_autoptr(PyroProxy) none = pyro_proxy_new_from_variant (g_variant_new_int32 (3), &error);
+  /* (pyro_proxy_new_from_variant() only reads its value, as g_variant_print()
+   * does: a new value is ours to free.) */
+  g_autoptr(GVariant) three = g_variant_ref_sink (g_variant_new_int32 (3));
+  g_autoptr(PyroProxy) none = pyro_proxy_new_from_variant (three, &error);
   g_assert_null (none);
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_INVALID_ARGS);
   g_clear_error (&error);
   /* A URI string is fine. */
-  g_autoptr(PyroProxy) from_string = pyro_proxy_new_from_variant (g_variant_new_string (fixture->uri), &error);
+  g_autoptr(GVariant) uri_string = g_variant_ref_sink (g_variant_new_string (fixture->uri));
+  g_autoptr(PyroProxy) from_string = pyro_proxy_new_from_variant (uri_string, &error);
   g_assert_no_error (error);
 
   g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", (gint64) 1, (gint64) 2),

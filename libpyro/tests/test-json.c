@@ -49,7 +49,7 @@ variant_from_text (const char *type, const char *text)
   GVariant *value = g_variant_parse (type ? G_VARIANT_TYPE (type) : NULL, text, NULL, NULL, &error);
 
   g_assert_no_error (error);
-  return g_variant_ref_sink (value);
+  return value;  /* g_variant_parse() gives a full, non-floating reference */
 }
 
 static void

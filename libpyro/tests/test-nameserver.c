@@ -441,9 +441,9 @@ test_object_bad_input (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      GVariant *params = g_variant_parse (NULL, cases[i].params, NULL, NULL, &error);
+      g_autoptr(GVariant) params = g_variant_parse (NULL, cases[i].params, NULL, NULL, &error);
       g_assert_no_error (error);
-      GVariant *kwargs = cases[i].kwargs ? g_variant_parse (G_VARIANT_TYPE_VARDICT, cases[i].kwargs, NULL, NULL,
+      g_autoptr(GVariant) kwargs = cases[i].kwargs ? g_variant_parse (G_VARIANT_TYPE_VARDICT, cases[i].kwargs, NULL, NULL,
                                                             &error)
                                          : NULL;
       g_assert_no_error (error);

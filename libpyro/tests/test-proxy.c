@@ -77,10 +77,9 @@ svc_add (gpointer self, GVariant *args, PyroInvocation *invocation, GError **err
 static GVariant *
 svc_echo (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
 {
-  GVariant *value = g_variant_get_child_value (args, 0);
-  GVariant *inner = g_variant_get_variant (value);
-  g_variant_unref (value);
-  return g_variant_new_variant (inner);  /* takes the (non-floating) ref */
+  g_autoptr(GVariant) value = g_variant_get_child_value (args, 0);
+  g_autoptr(GVariant) inner = g_variant_get_variant (value);
+  return g_variant_new_variant (inner);  /* takes a reference of its own */
 }
 
 static GVariant *
