@@ -317,7 +317,8 @@ pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key)
   g_return_if_fail (PYRO_IS_DAEMON (daemon));
 
   g_clear_pointer (&daemon->hmac_key, g_bytes_unref);
-  if (key != NULL)
+  /* Pyro4 treats an empty key as no key at all. */
+  if (key != NULL && key[0] != '\0')
     daemon->hmac_key = g_bytes_new (key, strlen (key));
 }
 

@@ -33,7 +33,9 @@ session_instance_free (gpointer data)
   SessionInstance *si = data;
   const PyroClass *klass = si->registration->klass;
 
-  if (klass->instance_free != NULL && si->instance != NULL)
+  /* Without instance_new the "instance" is the class data, which is the
+   * registration's, not this session's: nothing to free. */
+  if (klass->instance_new != NULL && klass->instance_free != NULL && si->instance != NULL)
     klass->instance_free (si->instance);
   pyro_registration_unref (si->registration);
   g_free (si);
@@ -406,6 +408,22 @@ run_method (PyroSession      *session,
     {
       g_clear_pointer (&result, g_variant_unref);
       return finish_stream (session, klass, method, &invocation, oneway ? NULL : stream_id, error);
+    }
+  if (invocation.stream_next != NULL)
+    {
+      /* A stream the client will never see (the method failed, or is not
+       * declared PYRO_METHOD_STREAM): its state is ours to free. */
+      if (invocation.stream_free != NULL)
+        invocation.stream_free (invocation.stream_state);
+      if (local == NULL)
+        {
+          g_autofree char *qualname = qualified_name (klass, method->name);
+          g_clear_pointer (&result, g_variant_unref);
+          g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
+                       "%s() called pyro_invocation_return_stream() but is not declared PYRO_METHOD_STREAM",
+                       qualname);
+          return FALSE;
+        }
     }
 
   /* Transfer full, floating or not: take_ref, as ref_sink would add a

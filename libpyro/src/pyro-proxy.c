@@ -774,7 +774,8 @@ pyro_proxy_set_hmac_key (PyroProxy *proxy, const char *key)
 
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&proxy->lock);
   g_clear_pointer (&proxy->hmac_key, g_bytes_unref);
-  if (key != NULL)
+  /* Pyro4 treats an empty key as no key at all. */
+  if (key != NULL && key[0] != '\0')
     proxy->hmac_key = g_bytes_new (key, strlen (key));
   /* The key takes part in the handshake: start afresh. */
   disconnect_locked (proxy);
@@ -818,7 +819,8 @@ proxy_from_proxy_dict (GVariant *dict, GError **error)
     {
       gsize len;
       g_autofree guchar *key = g_base64_decode (g_variant_get_string (hmac, NULL) + 4, &len);
-      proxy->hmac_key = g_bytes_new (key, len);
+      if (len > 0)
+        proxy->hmac_key = g_bytes_new (key, len);
     }
   return proxy;
 }

@@ -480,6 +480,44 @@ test_instance_mode (gconstpointer data)
   g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, g_atomic_int_get (&counters_made));
 }
 
+/* Without instance_new every mode runs on the class data itself, which
+ * belongs to whoever registered the class: the daemon never frees it, not
+ * even when a session ends. */
+static const PyroClass shared_counter_class = {
+  "Counter", counter_methods, NULL, PYRO_INSTANCE_SESSION, NULL, counter_free,
+};
+
+static void
+setup_shared_counter (PyroDaemon *daemon, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroUri) uri = pyro_daemon_register_class (daemon, &shared_counter_class, user_data, "counter", &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_instance_mode_class_data (void)
+{
+  Counter *shared = g_new0 (Counter, 1);
+  g_atomic_int_set (&counters_freed, 0);
+
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_shared_counter, shared);
+  g_autoptr(PyroProxy) a = proxy_for (td, "counter");
+  g_autoptr(PyroProxy) b = proxy_for (td, "counter");
+
+  g_assert_cmpint (call_int (a, "next", NULL), ==, 1);
+  g_assert_cmpint (call_int (b, "next", NULL), ==, 2);
+  pyro_proxy_release (b);  /* b's session ends */
+  g_assert_cmpint (call_int (a, "next", NULL), ==, 3);
+  g_clear_object (&a);
+  g_clear_object (&b);
+  pyro_test_daemon_stop (td);  /* every session has ended */
+
+  g_assert_cmpint (g_atomic_int_get (&counters_freed), ==, 0);
+  g_assert_cmpint (shared->count, ==, 3);
+  g_free (shared);
+}
+
 /* ---- oneway --------------------------------------------------------------------- */
 
 static GVariant *
@@ -1211,6 +1249,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/daemon/instance-mode/single", &mode_cases[0], test_instance_mode);
   g_test_add_data_func ("/pyro/daemon/instance-mode/session", &mode_cases[1], test_instance_mode);
   g_test_add_data_func ("/pyro/daemon/instance-mode/percall", &mode_cases[2], test_instance_mode);
+  g_test_add_func ("/pyro/daemon/instance-mode/session-class-data", test_instance_mode_class_data);
   g_test_add_func ("/pyro/daemon/oneway", test_oneway);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);

@@ -44,6 +44,10 @@ static const Case cases[] = {
   { "secret", "guess", FALSE, "hmac mismatch" },
   { "secret", NULL, FALSE, "hmac key config not symmetric" },
   { NULL, "secret", FALSE, "hmac key config not symmetric" },
+  /* An empty key is no key, in Pyro4 and here. */
+  { "", NULL, TRUE, NULL },
+  { NULL, "", TRUE, NULL },
+  { "", "secret", FALSE, "hmac key config not symmetric" },
 };
 
 static void
@@ -152,7 +156,11 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  static const char *const names[] = { "right-key", "wrong-key", "client-without-key", "daemon-without-key" };
+  static const char *const names[] = {
+    "right-key", "wrong-key", "client-without-key", "daemon-without-key",
+    "daemon-empty-key", "client-empty-key", "daemon-empty-client-key",
+  };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == G_N_ELEMENTS (cases));
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *c_c = g_strdup_printf ("/pyro/hmac/c/%s", names[i]);

@@ -77,6 +77,23 @@ thing_gen_wrong (gpointer self, GVariant *args, PyroInvocation *invocation, GErr
   return start_counter (args, invocation, -1, TRUE);
 }
 
+/* Starts a stream, then fails: the client gets the error, the daemon frees the state. */
+static GVariant *
+thing_gen_then_fail (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  start_counter (args, invocation, -1, FALSE);
+  g_set_error (error, PYRO_ERROR, PYRO_ERROR_VALUE, "changed my mind");
+  return NULL;
+}
+
+/* Starts a stream without being declared PYRO_METHOD_STREAM: a mistake. */
+static GVariant *
+thing_undeclared_gen (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  start_counter (args, invocation, -1, FALSE);
+  return g_variant_new_int64 (0);
+}
+
 static GVariant *
 thing_add (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
 {
@@ -89,6 +106,8 @@ static const PyroMethod thing_methods[] = {
   { "gen", "(x)", "x", thing_gen, PYRO_METHOD_STREAM, "n" },
   { "gen_failing", "(x)", "x", thing_gen_failing, PYRO_METHOD_STREAM, "n" },
   { "gen_wrong", "(x)", "x", thing_gen_wrong, PYRO_METHOD_STREAM, "n" },
+  { "gen_then_fail", "(x)", "x", thing_gen_then_fail, PYRO_METHOD_STREAM, "n" },
+  { "undeclared_gen", "(x)", "x", thing_undeclared_gen, 0, "n" },
   { "add", "(xx)", "x", thing_add, 0, "a,b" },
   { NULL }
 };
@@ -366,6 +385,26 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME);
   g_clear_error (&error);
   g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 2);
+
+  /* A method that starts a stream and then fails: its error, and the
+   * stream's state is freed at once (no stream was handed out). */
+  g_autoptr(PyroStream) none = pyro_proxy_call_stream_sync (fixture->proxy, "gen_then_fail",
+                                                            g_variant_new ("(x)", (gint64) 5), NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_VALUE);
+  g_assert_cmpstr (error->message, ==, "changed my mind");
+  g_clear_error (&error);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 3);
+
+  /* One that starts a stream without being declared a stream method. */
+  g_autoptr(GVariant) value = pyro_proxy_call_sync (fixture->proxy, "undeclared_gen", g_variant_new ("(x)", (gint64) 5),
+                                                    NULL, NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME);
+  g_assert_cmpstr (error->message, ==,
+                   "Thing.undeclared_gen() called pyro_invocation_return_stream() but is not declared PYRO_METHOD_STREAM");
+  g_clear_error (&error);
+  g_assert_cmpint (g_atomic_int_get (&n_freed), ==, 4);
 
   /* The daemon keeps serving. */
   g_autoptr(GVariant) sum = pyro_proxy_call_sync (fixture->proxy, "add", g_variant_new ("(xx)", (gint64) 2, (gint64) 3),

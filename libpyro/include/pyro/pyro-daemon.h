@@ -193,8 +193,8 @@ void pyro_daemon_set_stream_limits (PyroDaemon *daemon, double linger_seconds, d
  * @endcode
  *
  * @param key (nullable): the key, a NUL-terminated string; its bytes are
- *   copied, so it need not outlive the call.  An empty string is not NULL:
- *   it sets a key of length zero.
+ *   copied, so it need not outlive the call.  An empty string turns
+ *   HMAC off, as in Pyro4 (an empty key is no key).
  */
 void pyro_daemon_set_hmac_key (PyroDaemon *daemon, const char *key);
 

@@ -265,8 +265,8 @@ gboolean pyro_proxy_set_attribute (PyroProxy     *proxy,
  * config not symmetric").  Closes the current connection.
  *
  * @param key (nullable): the key, a NUL-terminated string; its bytes are
- *   copied, so it need not outlive the call.  An empty string is not NULL:
- *   it sets a key of length zero.
+ *   copied, so it need not outlive the call.  An empty string turns
+ *   HMAC off, as in Pyro4 (an empty key is no key).
  */
 void pyro_proxy_set_hmac_key (PyroProxy *proxy, const char *key);
 
