@@ -23,15 +23,26 @@ struct _PyroSession
 
 typedef struct
 {
+  gatomicrefcount   ref_count;   /* the session's, and its streams' */
   PyroRegistration *registration;
   gpointer          instance;
 } SessionInstance;
 
+static SessionInstance *
+session_instance_ref (SessionInstance *si)
+{
+  g_atomic_ref_count_inc (&si->ref_count);
+  return si;
+}
+
 static void
-session_instance_free (gpointer data)
+session_instance_unref (gpointer data)
 {
   SessionInstance *si = data;
   const PyroClass *klass = si->registration->klass;
+
+  if (!g_atomic_ref_count_dec (&si->ref_count))
+    return;
 
   /* Without instance_new the "instance" is the class data, which is the
    * registration's, not this session's: nothing to free. */
@@ -46,7 +57,7 @@ pyro_session_new (PyroDaemon *daemon)
 {
   PyroSession *session = g_new0 (PyroSession, 1);
   session->daemon = daemon;
-  session->instances = g_hash_table_new_full (NULL, NULL, NULL, session_instance_free);
+  session->instances = g_hash_table_new_full (NULL, NULL, NULL, session_instance_unref);
   return session;
 }
 
@@ -98,6 +109,7 @@ instance_for_call (PyroSession *session, PyroRegistration *reg, gboolean *percal
         if (si == NULL)
           {
             si = g_new0 (SessionInstance, 1);
+            g_atomic_ref_count_init (&si->ref_count);
             si->registration = pyro_registration_ref (reg);
             si->instance = new_instance (reg);
             g_hash_table_insert (session->instances, reg, si);
@@ -353,22 +365,57 @@ pyro_invocation_return_stream (PyroInvocation     *invocation,
   invocation->stream_free = free_state;
 }
 
+/* What a new stream keeps alive, as a Python generator keeps its object:
+ * a per-call instance becomes the stream's; a session's instance, or the
+ * registration (with its single instance), gets one more reference. */
+static void
+keep_for_stream (PyroSession      *session,
+                 PyroRegistration *reg,
+                 gpointer          instance,
+                 gboolean          percall,
+                 gpointer         *keep,
+                 GDestroyNotify   *release)
+{
+  SessionInstance *si = reg->is_class ? g_hash_table_lookup (session->instances, reg) : NULL;
+
+  if (percall)
+    {
+      *keep = instance;
+      *release = reg->klass->instance_free;
+    }
+  else if (si != NULL)
+    {
+      *keep = session_instance_ref (si);
+      *release = session_instance_unref;
+    }
+  else
+    {
+      *keep = pyro_registration_ref (reg);
+      *release = (GDestroyNotify) pyro_registration_unref;
+    }
+}
+
 /* A method flagged PYRO_METHOD_STREAM hands its iterator to the daemon's
- * stream table; the client then pulls the items. */
+ * stream table; the client then pulls the items.  The stream keeps the
+ * instance the method ran on; if there is no stream, the instance is
+ * released here. */
 static gboolean
 finish_stream (PyroSession      *session,
-               const PyroClass  *klass,
+               PyroRegistration *reg,
+               gpointer          instance,
+               gboolean          percall,
                const PyroMethod *method,
                PyroInvocation   *invocation,
                char            **stream_id,
                GError          **error)
 {
-  g_autofree char *qualname = qualified_name (klass, method->name);
+  g_autofree char *qualname = qualified_name (reg->klass, method->name);
 
   if (invocation->stream_next == NULL)
     {
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_RUNTIME,
                    "%s() is declared a stream but did not call pyro_invocation_return_stream()", qualname);
+      release_instance (reg, instance, percall);
       return FALSE;
     }
   if (stream_id == NULL)
@@ -377,11 +424,16 @@ finish_stream (PyroSession      *session,
         invocation->stream_free (invocation->stream_state);
       g_set_error (error, PYRO_ERROR, PYRO_ERROR_SERIALIZE,
                    "%s() returns an item stream, which cannot be part of a batch or a oneway call", qualname);
+      release_instance (reg, instance, percall);
       return FALSE;
     }
+
+  gpointer keep;
+  GDestroyNotify release;
+  keep_for_stream (session, reg, instance, percall, &keep, &release);
   *stream_id = pyro_stream_table_add (pyro_daemon_get_streams (session->daemon), session, qualname,
                                       method->out_signature, invocation->stream_next,
-                                      invocation->stream_state, invocation->stream_free);
+                                      invocation->stream_state, invocation->stream_free, keep, release);
   return TRUE;
 }
 
@@ -402,13 +454,14 @@ run_method (PyroSession      *session,
   gpointer instance = instance_for_call (session, reg, &percall);
   GError *local = NULL;
   GVariant *result = method->func (instance, args, &invocation, &local);
-  release_instance (reg, instance, percall);
 
   if (local == NULL && (method->flags & PYRO_METHOD_STREAM))
     {
       g_clear_pointer (&result, g_variant_unref);
-      return finish_stream (session, klass, method, &invocation, oneway ? NULL : stream_id, error);
+      return finish_stream (session, reg, instance, percall, method, &invocation,
+                            oneway ? NULL : stream_id, error);
     }
+  release_instance (reg, instance, percall);
   if (invocation.stream_next != NULL)
     {
       /* A stream the client will never see (the method failed, or is not

@@ -21,6 +21,8 @@ typedef struct
   PyroStreamNextFunc  next;
   gpointer            state;
   GDestroyNotify      free_state;
+  gpointer            keep;          /* what the stream keeps alive (its method's instance) */
+  GDestroyNotify      release_keep;
   gconstpointer       owner;         /* the opening connection; NULL once it closed */
   gint64              created;       /* monotonic microseconds */
   gint64              orphaned;      /* when the owner closed; 0 while it is open */
@@ -50,6 +52,9 @@ entry_unref (StreamEntry *entry)
     return;
   if (entry->free_state != NULL)
     entry->free_state (entry->state);
+  /* After the state, which may point into it. */
+  if (entry->release_keep != NULL)
+    entry->release_keep (entry->keep);
   g_clear_pointer (&entry->item_type, g_variant_type_free);
   g_mutex_clear (&entry->lock);
   g_free (entry->qualname);
@@ -137,7 +142,9 @@ pyro_stream_table_add (PyroStreamTable    *table,
                        const char         *item_signature,
                        PyroStreamNextFunc  next,
                        gpointer            state,
-                       GDestroyNotify      free_state)
+                       GDestroyNotify      free_state,
+                       gpointer            keep,
+                       GDestroyNotify      release_keep)
 {
   StreamEntry *entry = g_new0 (StreamEntry, 1);
   g_atomic_ref_count_init (&entry->ref_count);
@@ -147,6 +154,8 @@ pyro_stream_table_add (PyroStreamTable    *table,
   entry->next = next;
   entry->state = state;
   entry->free_state = free_state;
+  entry->keep = keep;
+  entry->release_keep = release_keep;
   entry->owner = owner;
   entry->created = g_get_monotonic_time ();
 

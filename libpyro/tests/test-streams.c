@@ -136,11 +136,67 @@ static const Limits default_limits = { 30, 0 };
 static const Limits short_linger = { 0.5, 0 };
 static const Limits short_lifetime = { 30, 0.5 };
 
+/* A class whose stream's state is the instance itself ("yield" in a
+ * Python method of the object): the stream must keep the instance. */
+typedef struct
+{
+  gint64 next;  /* the next tick */
+} Ticker;
+
+static gint tickers_freed;
+
+static gpointer
+ticker_new (gpointer class_data)
+{
+  return g_new0 (Ticker, 1);
+}
+
+static void
+ticker_free (gpointer instance)
+{
+  g_free (instance);
+  g_atomic_int_inc (&tickers_freed);
+}
+
+static GVariant *
+ticker_next (gpointer state, GError **error)
+{
+  Ticker *ticker = state;
+  return ticker->next < 3 ? g_variant_new_int64 (100 + ticker->next++) : NULL;
+}
+
+static GVariant *
+ticker_ticks (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  pyro_invocation_return_stream (invocation, ticker_next, self, NULL);
+  return NULL;
+}
+
+static const PyroMethod ticker_methods[] = {
+  { "ticks", "()", "x", ticker_ticks, PYRO_METHOD_STREAM, NULL },
+  { NULL }
+};
+
+static const PyroClass percall_ticker_class = {
+  "Ticker", ticker_methods, NULL, PYRO_INSTANCE_PERCALL, ticker_new, ticker_free,
+};
+
+static const PyroClass session_ticker_class = {
+  "Ticker", ticker_methods, NULL, PYRO_INSTANCE_SESSION, ticker_new, ticker_free,
+};
+
 static void
 setup_daemon (PyroDaemon *daemon, gpointer user_data)
 {
   const Limits *limits = user_data;
+  g_autoptr(GError) error = NULL;
   pyro_test_register (daemon, &thing_class, NULL, "thing");
+  g_autoptr(PyroUri) percall = pyro_daemon_register_class (daemon, &percall_ticker_class, NULL, "ticker-percall",
+                                                           &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroUri) session = pyro_daemon_register_class (daemon, &session_ticker_class, NULL, "ticker-session",
+                                                           &error);
+  g_assert_no_error (error);
   pyro_daemon_set_stream_limits (daemon, limits->linger, limits->lifetime);
 }
 
@@ -413,6 +469,54 @@ test_c_bad_streams (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_variant_get_int64 (sum), ==, 5);
 }
 
+static gboolean
+tickers_freed_reaches (gpointer count)
+{
+  return g_atomic_int_get (&tickers_freed) >= GPOINTER_TO_INT (count);
+}
+
+/* A stream whose state is its instance keeps the instance: a per-call one
+ * beyond its call, a session's beyond its connection (the stream lingers
+ * and another connection continues it); it is freed with the stream. */
+static void
+check_instance_kept (Fixture *fixture, const char *object_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = pyro_test_daemon_uri (fixture->daemon, object_id);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (uri);
+  g_atomic_int_set (&tickers_freed, 0);
+
+  g_autoptr(PyroStream) ticks = pyro_proxy_call_stream_sync (proxy, "ticks", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (next_int (ticks), ==, 100);
+
+  /* The session ends (the per-call instance's call ended long ago); the
+   * stream goes on from a new connection, on the same instance. */
+  pyro_proxy_release (proxy);
+  g_assert_cmpint (next_int (ticks), ==, 101);
+  g_assert_cmpint (next_int (ticks), ==, 102);
+  g_assert_cmpint (g_atomic_int_get (&tickers_freed), ==, 0);
+
+  /* The end of the stream frees it, and then its instance. */
+  g_autoptr(GVariant) end = pyro_stream_next (ticks, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (end);
+  g_assert_true (pyro_test_wait_until (tickers_freed_reaches, GINT_TO_POINTER (1)));
+  g_assert_cmpint (g_atomic_int_get (&tickers_freed), ==, 1);
+}
+
+static void
+test_c_instance_kept_percall (Fixture *fixture, gconstpointer data)
+{
+  check_instance_kept (fixture, "ticker-percall");
+}
+
+static void
+test_c_instance_kept_session (Fixture *fixture, gconstpointer data)
+{
+  check_instance_kept (fixture, "ticker-session");
+}
+
 /* ---- Python client, C daemon ---------------------------------------------- */
 
 static char *
@@ -574,6 +678,10 @@ main (int argc, char **argv)
   g_test_add ("/pyro/streams/c/expired", Fixture, &short_lifetime, fixture_setup, test_c_expired, fixture_teardown);
   g_test_add ("/pyro/streams/c/not-asked-for", Fixture, NULL, fixture_setup, test_c_not_asked_for, fixture_teardown);
   g_test_add ("/pyro/streams/c/bad-streams", Fixture, NULL, fixture_setup, test_c_bad_streams, fixture_teardown);
+  g_test_add ("/pyro/streams/c/instance-kept/percall", Fixture, NULL, fixture_setup,
+              test_c_instance_kept_percall, fixture_teardown);
+  g_test_add ("/pyro/streams/c/instance-kept/session", Fixture, NULL, fixture_setup,
+              test_c_instance_kept_session, fixture_teardown);
   g_test_add ("/pyro/streams/py-client/full", Fixture, NULL, fixture_setup, test_py_client_full, fixture_teardown);
   g_test_add ("/pyro/streams/py-client/close-early", Fixture, NULL, fixture_setup, test_py_client_close,
               fixture_teardown);

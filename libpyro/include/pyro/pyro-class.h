@@ -182,9 +182,10 @@ typedef GVariant *(*PyroStreamNextFunc) (gpointer state, GError **error);
  * closed by the client, or was abandoned: a stream whose connection
  * closed lingers (30 s by default, any connection may continue it) and is
  * then freed; see pyro_daemon_set_stream_limits().  @p next runs in the
- * worker thread of whichever connection asks, one call at a time.  With
- * #PYRO_INSTANCE_PERCALL the instance is freed as soon as the method
- * returns, so then @p state must not point to it.
+ * worker thread of whichever connection asks, one call at a time.  As a
+ * Python generator keeps its object alive, the stream keeps the instance
+ * its method ran on (a per-call instance, a session's, the single one)
+ * until the stream is freed, so @p state may be the instance itself.
  *
  * @code
  * static GVariant *
