@@ -286,7 +286,7 @@ parse_number (Parser *P)
       int len = (int) (q - begin);
 
       g_set_error (P->error, PYRO_ERROR, PYRO_ERROR_SERIALIZE,
-                   "integer %.*s%s does not fit in 64 bits (JSON offset %" G_GSIZE_FORMAT ")",
+                   "integer %.*s%s does not fit in a signed 64-bit integer (JSON offset %" G_GSIZE_FORMAT ")",
                    MIN (len, EXCERPT_CHARS), begin, len > EXCERPT_CHARS ? "..." : "",
                    (gsize) (begin - P->start));
       return NULL;

@@ -313,7 +313,7 @@ static const CallCase call_cases[] = {
     "Thing.describe() argument 5 ('list'): item 0: expected string (s), got int 1" },
   /* beyond what the daemon's JSON reader takes at all: the whole body is refused */
   { "add", "(uint64 18446744073709551615, int64 2)", NULL, NULL, PYRO_ERROR_VALUE, NULL,
-    "integer 18446744073709551615 does not fit in 64 bits" },
+    "integer 18446744073709551615 does not fit in a signed 64-bit integer" },
   /* the method's own exception, and a result that breaks the table */
   { "fail", "@() ()", NULL, NULL, PYRO_ERROR_VALUE, "bad thing" },
   { "wrong_type", "@() ()", NULL, NULL, PYRO_ERROR_RUNTIME,

@@ -488,8 +488,8 @@ typedef struct
  * reported; the class is ValueError, as for any request that does not
  * parse). */
 #define TOO_BIG(number, offset) \
-  "builtins.ValueError ('integer " number " does not fit in 64 bits (JSON offset " offset ")',) " \
-  "| File \"libpyro\", in INVOKE (C) / ValueError: integer " number " does not fit in 64 bits (JSON offset " offset ")"
+  "builtins.ValueError ('integer " number " does not fit in a signed 64-bit integer (JSON offset " offset ")',) " \
+  "| File \"libpyro\", in INVOKE (C) / ValueError: integer " number " does not fit in a signed 64-bit integer (JSON offset " offset ")"
 
 static const SendCase send_cases[] = {
   /* NaN and the infinities arrive as themselves; -0.0 keeps its sign; an int is a fine double */

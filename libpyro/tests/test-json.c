@@ -193,7 +193,7 @@ test_mapping (void)
       if (row->back == NOT_READABLE)
         {
           g_assert_null (node);
-          assert_error_contains (error, PYRO_ERROR_SERIALIZE, "does not fit in 64 bits", row->variant);
+          assert_error_contains (error, PYRO_ERROR_SERIALIZE, "does not fit in a signed 64-bit integer", row->variant);
           continue;
         }
       g_assert_no_error (error);
@@ -515,11 +515,11 @@ static const BadRow bad_rows[] = {
   { "+1", -1, "invalid JSON at offset 0: expected a JSON value, got '+'" },
   { "0x10", -1, "invalid JSON at offset 1: expected end of input, got 'x10'" },
   /* integers beyond 64 bits: Python has them, a gint64 does not */
-  { "12345678901234567890", -1, "integer 12345678901234567890 does not fit in 64 bits", TRUE },
-  { "9223372036854775808", -1, "integer 9223372036854775808 does not fit in 64 bits", TRUE },
-  { "-9223372036854775809", -1, "integer -9223372036854775809 does not fit in 64 bits", TRUE },
+  { "12345678901234567890", -1, "integer 12345678901234567890 does not fit in a signed 64-bit integer", TRUE },
+  { "9223372036854775808", -1, "integer 9223372036854775808 does not fit in a signed 64-bit integer", TRUE },
+  { "-9223372036854775809", -1, "integer -9223372036854775809 does not fit in a signed 64-bit integer", TRUE },
   { "[1, 100000000000000000000000000000000000000000000000000000000000]", -1,
-    "integer 1000000000000000000000000000000000000000... does not fit in 64 bits (JSON offset 4)", TRUE },
+    "integer 1000000000000000000000000000000000000000... does not fit in a signed 64-bit integer (JSON offset 4)", TRUE },
   /* strings */
   { "\"abc", -1, "invalid JSON at offset 4: expected '\"' to end the string, got end of input" },
   { "\"a\nb\"", -1, "invalid JSON at offset 2: expected a string character (control characters must be escaped), got byte 0x0a" },
@@ -627,7 +627,7 @@ typedef struct
 
 static const TypedRow typed_rows[] = {
   /* the edge cases of design.md, section 3 */
-  { "[12345678901234567890]", "(x)", NULL, SER, "integer 12345678901234567890 does not fit in 64 bits" },
+  { "[12345678901234567890]", "(x)", NULL, SER, "integer 12345678901234567890 does not fit in a signed 64-bit integer" },
   { "[3000000000]", "(i)", NULL, ARGS, "item 0: expected int32 (i), got int 3000000000 (out of range)" },
   { "[-1]", "(u)", NULL, ARGS, "item 0: expected uint32 (u), got int -1 (out of range)" },
   { "[300]", "(y)", NULL, ARGS, "item 0: expected byte (y), got int 300 (out of range)" },
@@ -659,7 +659,7 @@ static const TypedRow typed_rows[] = {
   { "4294967296", "u", NULL, ARGS, "expected uint32 (u), got int 4294967296 (out of range)" },
   { "-9223372036854775808", "x", "int64 -9223372036854775808" },
   { "9223372036854775807", "x", "int64 9223372036854775807" },
-  { "9223372036854775808", "x", NULL, SER, "integer 9223372036854775808 does not fit in 64 bits" },
+  { "9223372036854775808", "x", NULL, SER, "integer 9223372036854775808 does not fit in a signed 64-bit integer" },
   { "9223372036854775807", "t", "uint64 9223372036854775807" },
   { "-1", "t", NULL, ARGS, "expected uint64 (t), got int -1 (out of range)" },
 
