@@ -7,23 +7,58 @@
  * - which Python class an error of another GLib domain (GIO, ...) becomes;
  * - the exact text pyro_error_format() and pyro_error_print() produce;
  * - the Pyro4 exception dicts pyro_error_to_json() builds and
- *   pyro_error_from_json() reads.
+ *   pyro_error_from_json() reads, malformed ones included.
  *
  * The class names are those of Pyro4 4.82 and Python 3.  The printed
  * layout is the end of what Pyro4.util.excepthook prints (protocol notes,
  * section 13.1): the "Class: message" line and the remote traceback block.
  * A C program has no local Python traceback, so that part is not printed.
- * No Python runs here.
+ *
+ * Most tables hold the expected values written out.  Two tests ask real
+ * Pyro4 instead (python/pyro4_exceptions.py): which class it rebuilds for
+ * a name, and what its excepthook prints for an exception dict.
  */
 #include "pyro-error-private.h"
 #include "testutil.h"
 
 #include <string.h>
 
+/* ---- real Pyro4 ------------------------------------------------------------- */
+
+/* Runs python/pyro4_exceptions.py @mode with @items (a JSON list) on stdin.
+ * @return (transfer full): its answer, a list as long as @items */
+static JsonArray *
+ask_pyro4 (const char *mode, JsonArray *items)
+{
+  g_autoptr(JsonNode) request = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (request, items);
+  g_autofree char *input = json_to_string (request, FALSE);
+
+  g_autofree char *script = pyro_test_script_path ("pyro4_exceptions.py");
+  const char *argv[] = { PYRO_TEST_PYTHON, script, mode, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = -1;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (pyro_test_run (argv, input, 60, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (status != 0)
+    g_test_message ("pyro4_exceptions.py: %s", err);
+  g_assert_cmpint (status, ==, 0);
+
+  g_autoptr(JsonNode) answer = json_from_string (out, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (answer));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (answer)), ==,
+                    json_array_get_length (items));
+  return json_array_ref (json_node_get_array (answer));
+}
+
 /* ---- the class table -------------------------------------------------------- */
 
 /* Every PyroErrorCode except PYRO_ERROR_REMOTE, in enum order, with the
- * Python class it stands for and the name pyro_error_format() prints. */
+ * Python class it stands for and its name without the module (the name
+ * the traceback libpyro makes up for a Python client shows). */
 typedef struct
 {
   PyroErrorCode code;
@@ -71,7 +106,13 @@ test_code_to_class (void)
       g_assert_false (pyro_error_is_remote (error));
       g_assert_null (pyro_error_get_remote_traceback (error));
 
-      g_autofree char *expected = g_strdup_printf ("%s: it broke\n", row->short_name);
+      /* printed as Python prints the class: a builtin without its module,
+       * any other class with it */
+      const char *printed = g_str_has_prefix (row->class_name, "builtins.")
+                            ? row->short_name : row->class_name;
+      /* and KeyError's str() quotes its key */
+      const char *message = row->code == PYRO_ERROR_KEY ? "'it broke'" : "it broke";
+      g_autofree char *expected = g_strdup_printf ("%s: %s\n", printed, message);
       g_autofree char *text = pyro_error_format (error);
       g_assert_cmpstr (text, ==, expected);
     }
@@ -124,7 +165,8 @@ typedef struct
 
 static const Alias aliases[] = {
   /* Python 3 calls the module of the built-in exceptions "builtins",
-   * Python 2 called it "exceptions"; Pyro4 also accepts the bare name. */
+   * Python 2 called it "exceptions"; Pyro4 also accepts the bare name,
+   * looking it up among its own errors first and the builtins second. */
   { "builtins.ValueError", PYRO_ERROR_VALUE },
   { "exceptions.ValueError", PYRO_ERROR_VALUE },
   { "ValueError", PYRO_ERROR_VALUE },
@@ -132,6 +174,19 @@ static const Alias aliases[] = {
   { "RuntimeError", PYRO_ERROR_RUNTIME },
   { "NamingError", PYRO_ERROR_NAMING },
   { "ConnectionClosedError", PYRO_ERROR_CONNECTION_CLOSED },
+  /* Python has a TimeoutError of its own (an OSError), which is not
+   * Pyro4's: only the bare name is Pyro4's, as Pyro4 looks it up */
+  { "TimeoutError", PYRO_ERROR_TIMEOUT },
+  { "Pyro4.errors.TimeoutError", PYRO_ERROR_TIMEOUT },
+  { "builtins.TimeoutError", PYRO_ERROR_REMOTE },
+  { "exceptions.TimeoutError", PYRO_ERROR_REMOTE },
+  /* a module holds its own classes only: Pyro4 refuses these names */
+  { "builtins.NamingError", PYRO_ERROR_REMOTE },
+  { "exceptions.NamingError", PYRO_ERROR_REMOTE },
+  { "builtins.PyroError", PYRO_ERROR_REMOTE },
+  { "Pyro4.errors.ValueError", PYRO_ERROR_REMOTE },
+  { "Pyro4.errors.KeyError", PYRO_ERROR_REMOTE },
+  { "Pyro4.errors.StopIteration", PYRO_ERROR_REMOTE },
   /* only the module part is forgiving: the class must match exactly */
   { "builtins.valueerror", PYRO_ERROR_REMOTE },
   { "VALUEERROR", PYRO_ERROR_REMOTE },
@@ -195,6 +250,49 @@ test_aliases (void)
           g_autofree char *name = g_strconcat (modules[m], row->short_name, NULL);
           check_alias (name, row->code);
         }
+    }
+}
+
+/* The code of the table row for @class_name, spelled in full as Pyro4
+ * names its classes ("builtins.ValueError"); PYRO_ERROR_REMOTE if none. */
+static PyroErrorCode
+code_of_full_name (const char *class_name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (code_classes); i++)
+    if (strcmp (code_classes[i].class_name, class_name) == 0)
+      return code_classes[i].code;
+  return PYRO_ERROR_REMOTE;
+}
+
+/* The same names as test_aliases(), asked of Pyro4 itself: the class its
+ * JSON serializer rebuilds for each must be the class of the code libpyro
+ * gives, and a name Pyro4 refuses must have no code of its own. */
+static void
+test_pyro4_resolution (void)
+{
+  g_autoptr(JsonArray) names = json_array_new ();
+  for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+    json_array_add_string_element (names, aliases[i].class_name);
+  for (gsize i = 0; i < G_N_ELEMENTS (code_classes); i++)
+    {
+      static const char * const modules[] = { "", "builtins.", "exceptions.", "Pyro4.errors.", NULL };
+      for (gsize m = 0; modules[m] != NULL; m++)
+        {
+          g_autofree char *name = g_strconcat (modules[m], code_classes[i].short_name, NULL);
+          json_array_add_string_element (names, name);
+        }
+    }
+
+  g_autoptr(JsonArray) classes = ask_pyro4 ("resolve", names);
+  for (guint i = 0; i < json_array_get_length (names); i++)
+    {
+      const char *name = json_array_get_string_element (names, i);
+      JsonNode *rebuilt = json_array_get_element (classes, i);
+      const char *rebuilt_class = JSON_NODE_HOLDS_NULL (rebuilt) ? NULL : json_node_get_string (rebuilt);
+      PyroErrorCode expected = rebuilt_class ? code_of_full_name (rebuilt_class) : PYRO_ERROR_REMOTE;
+
+      g_test_message ("%s: Pyro4 rebuilds %s", name, rebuilt_class ? rebuilt_class : "nothing");
+      g_assert_cmpint (pyro_error_code_for_class (name), ==, expected);
     }
 }
 
@@ -304,13 +402,28 @@ test_new_remote (void)
 static void
 test_new_remote_without_traceback (void)
 {
-  g_autoptr(GError) error = pyro_error_new_remote ("builtins.KeyError", NULL, "'%s'", "k");
+  g_autoptr(GError) error = pyro_error_new_remote ("builtins.KeyError", NULL, "%s", "k");
   g_assert_true (g_error_matches (error, PYRO_ERROR, PYRO_ERROR_KEY));
-  g_assert_cmpstr (error->message, ==, "'k'");
+  g_assert_cmpstr (error->message, ==, "k");
   g_assert_cmpstr (pyro_error_get_remote_class (error), ==, "builtins.KeyError");
   /* still remote: it is the class name, not the traceback, that says so */
   g_assert_true (pyro_error_is_remote (error));
   g_assert_null (pyro_error_get_remote_traceback (error));
+}
+
+/* An empty traceback is no traceback: NULL, as for none at all, so that a
+ * caller has one case to test (and Pyro4 prints no block for [] either). */
+static void
+test_new_remote_empty_traceback (void)
+{
+  static const char * const empty[] = { NULL };
+
+  g_autoptr(GError) error = pyro_error_new_remote ("builtins.ValueError", empty, "m");
+  g_assert_true (pyro_error_is_remote (error));
+  g_assert_null (pyro_error_get_remote_traceback (error));
+
+  g_autoptr(GError) copy = g_error_copy (error);
+  g_assert_null (pyro_error_get_remote_traceback (copy));
 }
 
 static void
@@ -359,6 +472,12 @@ test_preconditions (void)
   g_test_expect_message ("pyro", G_LOG_LEVEL_CRITICAL, "*error != NULL*");
   g_assert_null (pyro_error_format (NULL));
   g_test_assert_expected_messages ();
+
+  /* pyro_error_print() refuses NULL itself (the warning names it), rather
+   * than printing what pyro_error_format (NULL) returns */
+  g_test_expect_message ("pyro", G_LOG_LEVEL_CRITICAL, "*pyro_error_print*error != NULL*");
+  pyro_error_print (NULL);
+  g_test_assert_expected_messages ();
 }
 
 /* ---- pyro_error_format() ---------------------------------------------------- */
@@ -394,24 +513,30 @@ static const FormatCase format_cases[] = {
     " |     self.contents.remove(item)\n"
     " | ValueError: list.remove(x): x not in list\n"
     " +--- End of remote traceback\n" },
-  /* entries without a final newline still make one line each */
+  /* entries without a final newline still make one line each; a
+   * KeyError's message is its key, which Python shows quoted */
   { "builtins.KeyError", TRUE,
     { "Traceback (most recent call last):", "KeyError: 'k'" },
-    "'k'",
+    "k",
     "KeyError: 'k'\n"
     " +--- This exception occured remotely (Pyro) - Remote traceback:\n"
     " | Traceback (most recent call last):\n"
     " | KeyError: 'k'\n"
     " +--- End of remote traceback\n" },
-  /* a blank line inside an entry is kept, as " | " (Pyro4 does the same) */
+  /* a blank line inside an entry is kept, as " | " (Pyro4 does the same);
+   * so is an empty entry: Pyro4 drops one final newline of an entry, then
+   * prints every line that is left */
   { "builtins.RuntimeError", TRUE,
-    { "first\n\nthird\n", "\n", "last" },
+    { "first\n\nthird\n", "\n", "", "a\n\n", "last" },
     "r",
     "RuntimeError: r\n"
     " +--- This exception occured remotely (Pyro) - Remote traceback:\n"
     " | first\n"
     " | \n"
     " | third\n"
+    " | \n"
+    " | \n"
+    " | a\n"
     " | \n"
     " | last\n"
     " +--- End of remote traceback\n" },
@@ -429,12 +554,28 @@ static const FormatCase format_cases[] = {
     "IndexError: list index out of range\n" },
   { "builtins.IndexError", TRUE, { NULL }, "list index out of range",
     "IndexError: list index out of range\n" },
-  /* the known modules are left out of the printed name.  (Python itself
-   * prints "Pyro4.errors.NamingError: ..." for a Pyro4 error.) */
+  /* the class as Python prints it: a builtin without its module, any
+   * other class with it; a bare name is the class Pyro4 rebuilds for it */
   { "exceptions.ValueError", FALSE, { NULL }, "m", "ValueError: m\n" },
   { "ValueError", FALSE, { NULL }, "m", "ValueError: m\n" },
-  { "Pyro4.errors.NamingError", FALSE, { NULL }, "unknown name: x", "NamingError: unknown name: x\n" },
-  { "Pyro4.errors.SecurityError", FALSE, { NULL }, "hmac mismatch", "SecurityError: hmac mismatch\n" },
+  { "Pyro4.errors.NamingError", FALSE, { NULL }, "unknown name: x",
+    "Pyro4.errors.NamingError: unknown name: x\n" },
+  { "NamingError", FALSE, { NULL }, "unknown name: x", "Pyro4.errors.NamingError: unknown name: x\n" },
+  { "Pyro4.errors.SecurityError", FALSE, { NULL }, "hmac mismatch",
+    "Pyro4.errors.SecurityError: hmac mismatch\n" },
+  { "TimeoutError", FALSE, { NULL }, "slow", "Pyro4.errors.TimeoutError: slow\n" },
+  { "builtins.TimeoutError", FALSE, { NULL }, "timed out", "TimeoutError: timed out\n" },
+  /* an empty message is an exception without arguments: the class alone */
+  { "builtins.KeyError", FALSE, { NULL }, "", "KeyError\n" },
+  { "builtins.StopIteration", TRUE, { "Traceback (most recent call last):\n", "StopIteration\n" }, "",
+    "StopIteration\n"
+    " +--- This exception occured remotely (Pyro) - Remote traceback:\n"
+    " | Traceback (most recent call last):\n"
+    " | StopIteration\n"
+    " +--- End of remote traceback\n" },
+  /* a key is shown as Python's repr() shows a str */
+  { "KeyError", FALSE, { NULL }, "it's", "KeyError: \"it's\"\n" },
+  { "KeyError", FALSE, { NULL }, "a\tb\\c\n\x01 \xc3\xa9", "KeyError: 'a\\tb\\\\c\\n\\x01 \xc3\xa9'\n" },
   /* the message is text, not a format */
   { "builtins.ValueError", FALSE, { NULL }, "100% %s sure", "ValueError: 100% %s sure\n" },
   { "builtins.ValueError", FALSE, { NULL }, "two\nlines", "ValueError: two\nlines\n" },
@@ -452,6 +593,175 @@ test_format (void)
       g_autoptr(GError) error = pyro_error_new_remote (c->class_name, traceback, "%s", c->message);
       g_autofree char *text = pyro_error_format (error);
       g_assert_cmpstr (text, ==, c->expected);
+    }
+}
+
+/* ---- pyro_error_format() against Pyro4 ------------------------------------ */
+
+/* An exception dict as it comes over the wire, in parts: the class, the
+ * "args" list as JSON text (so that Python reads the very numbers that C
+ * reads), and the "_pyroTraceback" entries. */
+typedef struct
+{
+  const char *class_name;
+  const char *args;           /* a JSON list */
+  gboolean    has_traceback;  /* FALSE: no "attributes" at all */
+  const char *traceback[7];   /* NULL-terminated */
+} WireCase;
+
+static const WireCase wire_cases[] = {
+  /* a builtin, with the warehouse tutorial's traceback: entries of
+   * several lines, one of them a line of "^" markers */
+  { "builtins.ValueError", "[\"list.remove(x): x not in list\"]", TRUE,
+    { "Traceback (most recent call last):\n",
+      "  File \"/usr/lib/python3/dist-packages/Pyro4/core.py\", line 1424, in handleRequest\n"
+      "    data = method(*vargs, **kwargs)  # this is the actual method call to the Pyro object\n"
+      "           ^^^^^^^^^^^^^^^^^^^^^^^^\n",
+      "  File \"/tmp/ex/examples/warehouse/phase3/warehouse.py\", line 15, in take\n"
+      "    self.contents.remove(item)\n",
+      "ValueError: list.remove(x): x not in list\n" } },
+  /* Pyro4's own classes print with their module, however they are named */
+  { "Pyro4.errors.NamingError", "[\"unknown name: x\"]", FALSE, { NULL } },
+  { "NamingError", "[\"unknown name: x\"]", TRUE,
+    { "Traceback (most recent call last):\n", "Pyro4.errors.NamingError: unknown name: x\n" } },
+  { "TimeoutError", "[\"no reply\"]", FALSE, { NULL } },
+  { "Pyro4.errors.SecurityError", "[\"Grüße 😀 ✗\"]", FALSE, { NULL } },
+  /* Python's own TimeoutError, and a builtin by its Python 2 module */
+  { "builtins.TimeoutError", "[\"timed out\"]", FALSE, { NULL } },
+  { "exceptions.IndexError", "[\"list index out of range\"]", FALSE, { NULL } },
+  /* classes of other modules (a Pyro4 client registers them) */
+  { "mymodule.CustomError", "[\"custom failure\"]", TRUE,
+    { "Traceback (most recent call last):\n",
+      "  File \"shop.py\", line 12, in buy\n    raise CustomError('custom failure')\n",
+      "mymodule.CustomError: custom failure\n" } },
+  { "pkg.sub.BadThing", "[\"bad\", 1]", FALSE, { NULL } },
+  /* empty messages: the class alone */
+  { "builtins.KeyError", "[]", FALSE, { NULL } },
+  { "builtins.ValueError", "[\"\"]", FALSE, { NULL } },
+  { "Pyro4.errors.ConnectionClosedError", "[]", FALSE, { NULL } },
+  { "builtins.StopIteration", "[]", TRUE, { "Traceback (most recent call last):\n", "StopIteration\n" } },
+  /* KeyError shows its key as repr() does, quotes and escapes included */
+  { "builtins.KeyError", "[\"k\"]", TRUE, { "Traceback (most recent call last):\n", "KeyError: 'k'\n" } },
+  { "builtins.KeyError", "[\"it's\"]", FALSE, { NULL } },
+  { "builtins.KeyError", "[\"it's \\\"both\\\"\"]", FALSE, { NULL } },
+  { "builtins.KeyError", "[\"tab\\t nl\\n cr\\r bs\\\\ soh\\u0001 esc\\u001b del\\u007f\"]", FALSE, { NULL } },
+  { "builtins.KeyError", "[\"é ✗ 😀 nbsp\\u00a0 zwsp\\u200b ls\\u2028 pua\\ue000 sp\\u3000\"]", FALSE, { NULL } },
+  /* the remote traceback: empty entries, blank lines, entries with no
+   * final newline or with two */
+  { "builtins.RuntimeError", "[\"r\"]", TRUE,
+    { "", "first\n\nthird\n", "\n", "a\n\n", "no newline", "", NULL } },
+  /* an empty traceback prints no block */
+  { "builtins.ValueError", "[\"m\"]", TRUE, { NULL } },
+  /* messages of several lines, several args, args that are not text */
+  { "builtins.ValueError", "[\"two\\nlines\"]", TRUE, { "a\n", "b\n" } },
+  { "builtins.ValueError", "[\"bad thing\", 42, -7, null, true, false, [1, \"a\", []],"
+    " {\"k\": \"v\", \"it's\": {}}, \"\"]", FALSE, { NULL } },
+  { "builtins.ValueError", "[42]", FALSE, { NULL } },
+  { "builtins.ValueError", "[null]", FALSE, { NULL } },
+  { "builtins.ValueError", "[[\"x\", 1.5]]", FALSE, { NULL } },
+  /* floats as Python's repr() writes them */
+  { "builtins.ValueError", "[0.1, 100.0, 1e16, 1e15, 123456789012345.6, 0.0001, 1e-05, 0.0, -0.0,"
+    " 1.5e300, -2.5e-7, 123.456, 1.7976931348623157e308, 5e-324, 0.30000000000000004,"
+    " 5.960464477539063e-08]", FALSE, { NULL } },
+};
+
+/* Errors made by C code, printed as a Python client of a C server prints
+ * them (every code of the table is added to these). */
+typedef struct
+{
+  GQuark      (*domain) (void);
+  int           code;
+  const char   *message;
+} LocalCase;
+
+static const LocalCase local_cases[] = {
+  { pyro_error_quark, PYRO_ERROR_KEY, "no such key: clé ✗" },
+  { pyro_error_quark, PYRO_ERROR_KEY, "" },
+  { pyro_error_quark, PYRO_ERROR_VALUE, "" },
+  { pyro_error_quark, PYRO_ERROR_NAMING, "two\nlines" },
+  { pyro_error_quark, PYRO_ERROR_REMOTE, "anything" },
+  { g_io_error_quark, G_IO_ERROR_TIMED_OUT, "timed out" },
+  { g_io_error_quark, G_IO_ERROR_NOT_FOUND, "no file" },
+  { g_file_error_quark, G_FILE_ERROR_NOENT, "no entry" },
+};
+
+/* The text of @c's exception dict. (transfer full) */
+static char *
+wire_text (const WireCase *c)
+{
+  g_autoptr(JsonNode) class_node = json_node_init_string (json_node_alloc (), c->class_name);
+  g_autofree char *class_json = json_to_string (class_node, FALSE);
+  GString *text = g_string_new (NULL);
+
+  g_string_append_printf (text, "{\"__class__\": %s, \"__exception__\": true, \"args\": %s",
+                          class_json, c->args);
+  if (c->has_traceback)
+    {
+      g_autoptr(JsonNode) lines = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (lines, json_array_new ());
+      for (gsize i = 0; c->traceback[i] != NULL; i++)
+        json_array_add_string_element (json_node_get_array (lines), c->traceback[i]);
+      g_autofree char *lines_json = json_to_string (lines, FALSE);
+      g_string_append_printf (text, ", \"attributes\": {\"_pyroTraceback\": %s}", lines_json);
+    }
+  g_string_append_c (text, '}');
+  return g_string_free (text, FALSE);
+}
+
+/* The text of the exception dict @error goes to a Python client as, but
+ * without its "attributes": a local error has no remote traceback to
+ * print, while Python would print the one libpyro makes up for it. */
+static char *
+local_wire_text (const GError *error)
+{
+  g_autoptr(JsonNode) node = pyro_error_to_json (error, "f");
+  json_object_remove_member (json_node_get_object (node), "attributes");
+  return json_to_string (node, FALSE);
+}
+
+/* pyro_error_format() must print what Pyro4's excepthook prints for the
+ * exception a Pyro4 proxy rebuilds from the same dict: for a dict from the
+ * wire, the error pyro_error_from_json() makes of it; for an error of C
+ * code, the dict pyro_error_to_json() sends. */
+static void
+test_format_like_pyro4 (void)
+{
+  g_autoptr(JsonArray) dicts = json_array_new ();
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (wire_cases); i++)
+    {
+      g_autofree char *text = wire_text (&wire_cases[i]);
+      g_autoptr(GError) parse_error = NULL;
+      g_autoptr(JsonNode) node = json_from_string (text, &parse_error);
+      g_assert_no_error (parse_error);
+      json_array_add_string_element (dicts, text);
+      g_ptr_array_add (errors, pyro_error_from_json (node));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (code_classes) + G_N_ELEMENTS (local_cases); i++)
+    {
+      GError *error;
+      if (i < G_N_ELEMENTS (code_classes))
+        error = g_error_new_literal (PYRO_ERROR, code_classes[i].code, "it broke");
+      else
+        {
+          const LocalCase *c = &local_cases[i - G_N_ELEMENTS (code_classes)];
+          error = g_error_new_literal (c->domain (), c->code, c->message);
+        }
+      g_autofree char *text = local_wire_text (error);
+      json_array_add_string_element (dicts, text);
+      g_ptr_array_add (errors, error);
+    }
+
+  g_autoptr(JsonArray) printed = ask_pyro4 ("print", dicts);
+  for (guint i = 0; i < errors->len; i++)
+    {
+      g_test_message ("%s", json_array_get_string_element (dicts, i));
+      JsonNode *expected = json_array_get_element (printed, i);
+      g_assert_false (JSON_NODE_HOLDS_NULL (expected));  /* Pyro4 rebuilt it */
+
+      g_autofree char *text = pyro_error_format (errors->pdata[i]);
+      g_assert_cmpstr (text, ==, json_node_get_string (expected));
     }
 }
 
@@ -479,7 +789,7 @@ static const char print_remote_expected[] =
   " +--- End of remote traceback\n";
 
 static const char print_local_expected[] =
-  "TimeoutError: no reply from PYRO:obj@localhost:9999 in 5 s\n";
+  "Pyro4.errors.TimeoutError: no reply from PYRO:obj@localhost:9999 in 5 s\n";
 
 static GError *
 new_print_remote_error (void)
@@ -552,13 +862,17 @@ test_to_json_local (void)
       const CodeClass *row = &code_classes[i];
       g_autoptr(GError) error = g_error_new_literal (PYRO_ERROR, row->code, "it broke");
       g_autofree char *text = to_json_text (error, "thing_add");
+      /* the last line as Python writes it: builtins without their module,
+       * and a KeyError's key quoted */
+      gboolean builtin = g_str_has_prefix (row->class_name, "builtins.");
       g_autofree char *expected =
         g_strdup_printf ("{\"__class__\":\"%s\",\"__exception__\":true,\"args\":[\"it broke\"],"
                          "\"attributes\":{\"_pyroTraceback\":["
                          "\"Traceback (most recent call last):\\n\","
                          "\"  File \\\"libpyro\\\", in thing_add (C)\\n\","
-                         "\"%s: it broke\\n\"]}}",
-                         row->class_name, row->short_name);
+                         "\"%s: %s\\n\"]}}",
+                         row->class_name, builtin ? row->short_name : row->class_name,
+                         row->code == PYRO_ERROR_KEY ? "'it broke'" : "it broke");
       g_assert_cmpstr (text, ==, expected);
     }
 
@@ -571,6 +885,21 @@ test_to_json_local (void)
                    "\"Traceback (most recent call last):\\n\","
                    "\"  File \\\"libpyro\\\", in ? (C)\\n\","
                    "\"FileNotFoundError: no file\\n\"]}}");
+}
+
+/* An empty message is an exception without arguments, so that Python
+ * prints it as pyro_error_format() does: the class alone. */
+static void
+test_to_json_empty_message (void)
+{
+  g_autoptr(GError) error = g_error_new_literal (PYRO_ERROR, PYRO_ERROR_KEY, "");
+  g_autofree char *text = to_json_text (error, "f");
+  g_assert_cmpstr (text, ==,
+                   "{\"__class__\":\"builtins.KeyError\",\"__exception__\":true,\"args\":[],"
+                   "\"attributes\":{\"_pyroTraceback\":["
+                   "\"Traceback (most recent call last):\\n\","
+                   "\"  File \\\"libpyro\\\", in f (C)\\n\","
+                   "\"KeyError\\n\"]}}");
 }
 
 /* A remote error passed on keeps its class name and its own traceback. */
@@ -599,12 +928,18 @@ static const FromJsonCase from_json_cases[] = {
     " \"attributes\": {\"_pyroTraceback\": [\"Traceback (most recent call last):\\n\", \"ValueError: bad\\n\"]}}",
     PYRO_ERROR_VALUE, "builtins.ValueError", "bad",
     { "Traceback (most recent call last):\n", "ValueError: bad\n" } },
-  /* several args are joined with ", "; non-strings are shown as JSON */
+  /* the message is what Python's str() shows for the exception: several
+   * args as their tuple, one that is not text as its repr() */
   { "{\"__class__\": \"ValueError\", \"__exception__\": true, \"args\": [\"bad thing\", 42]}",
-    PYRO_ERROR_VALUE, "ValueError", "bad thing, 42", { NULL } },
+    PYRO_ERROR_VALUE, "ValueError", "('bad thing', 42)", { NULL } },
   { "{\"__class__\": \"builtins.RuntimeError\", \"__exception__\": true,"
     " \"args\": [null, true, 1.5, {\"a\": 1}, [2]]}",
-    PYRO_ERROR_RUNTIME, "builtins.RuntimeError", "null, true, 1.5, {\"a\":1}, [2]", { NULL } },
+    PYRO_ERROR_RUNTIME, "builtins.RuntimeError", "(None, True, 1.5, {'a': 1}, [2])", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [42]}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "42", { NULL } },
+  /* a KeyError's one text argument is its key, kept as it is */
+  { "{\"__class__\": \"builtins.KeyError\", \"__exception__\": true, \"args\": [\"k\"]}",
+    PYRO_ERROR_KEY, "builtins.KeyError", "k", { NULL } },
   { "{\"__class__\": \"exceptions.StopIteration\", \"__exception__\": true, \"args\": []}",
     PYRO_ERROR_STOP_ITERATION, "exceptions.StopIteration", "", { NULL } },
   { "{\"__class__\": \"Pyro4.errors.DaemonError\", \"__exception__\": true}",
@@ -617,6 +952,36 @@ static const FromJsonCase from_json_cases[] = {
   { "{\"__class__\": \"builtins.KeyError\", \"__exception__\": true, \"args\": [\"k\"],"
     " \"attributes\": {\"_pyroTraceback\": \"text\"}}",
     PYRO_ERROR_KEY, "builtins.KeyError", "k", { NULL } },
+  /* nor is an empty list, or one without a single text */
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [\"m\"],"
+    " \"attributes\": {\"_pyroTraceback\": []}}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "m", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [\"m\"],"
+    " \"attributes\": {\"_pyroTraceback\": [[\"a\\n\"], {\"b\": \"c\"}, 1, null]}}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "m", { NULL } },
+  /* members of the wrong type are left out, without a warning: "args"
+   * that is not a list is no args, "attributes" that is not a dict no
+   * attributes */
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": \"abc\"}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": {\"a\": [1]}}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": null}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [\"m\"],"
+    " \"attributes\": [\"_pyroTraceback\", [\"a\\n\"]]}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "m", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [\"m\"],"
+    " \"attributes\": \"_pyroTraceback\"}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "m", { NULL } },
+  { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [\"m\"],"
+    " \"attributes\": {\"_pyroTraceback\": {\"0\": \"a\\n\"}}}",
+    PYRO_ERROR_VALUE, "builtins.ValueError", "m", { NULL } },
+  /* a name Pyro4 would not take for one of its classes keeps its own name */
+  { "{\"__class__\": \"builtins.TimeoutError\", \"__exception__\": true, \"args\": [\"timed out\"]}",
+    PYRO_ERROR_REMOTE, "builtins.TimeoutError", "timed out", { NULL } },
+  { "{\"__class__\": \"builtins.NamingError\", \"__exception__\": true, \"args\": [\"x\"]}",
+    PYRO_ERROR_REMOTE, "builtins.NamingError", "x", { NULL } },
 };
 
 static void
@@ -669,6 +1034,18 @@ test_from_json_not_an_exception (void)
     "{\"__class__\":5,\"__exception__\":true,\"args\":[\"m\"]}",
     "{\"__class__\":null,\"__exception__\":true,\"args\":[\"m\"]}",
     "{\"__exception__\":true,\"args\":[\"m\"]}",
+    "{\"__class__\":\"\",\"__exception__\":true,\"args\":[\"m\"]}",
+    /* members of the wrong type: refused without a warning (json-glib's
+     * typed getters would log a CRITICAL, fatal under g_test) */
+    "{\"__class__\":[1],\"__exception__\":true,\"args\":[\"m\"]}",
+    "{\"__class__\":[\"builtins.ValueError\"],\"__exception__\":true,\"args\":[\"m\"]}",
+    "{\"__class__\":{},\"__exception__\":true,\"args\":[\"m\"]}",
+    "{\"__class__\":{\"a\":\"b\"},\"__exception__\":true,\"args\":[\"m\"]}",
+    "{\"__class__\":\"builtins.ValueError\",\"__exception__\":{},\"args\":[\"m\"]}",
+    "{\"__class__\":\"builtins.ValueError\",\"__exception__\":[true],\"args\":[\"m\"]}",
+    "{\"__class__\":\"builtins.ValueError\",\"__exception__\":null,\"args\":[\"m\"]}",
+    "{\"__class__\":\"builtins.ValueError\",\"__exception__\":1,\"args\":[\"m\"]}",
+    "{\"__class__\":[1],\"__exception__\":{}}",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (not_exceptions); i++)
@@ -719,17 +1096,21 @@ main (int argc, char *argv[])
   g_test_add_func ("/pyro/error/classes/class-to-code", test_class_to_code);
   g_test_add_func ("/pyro/error/classes/unlisted-codes", test_unlisted_codes);
   g_test_add_func ("/pyro/error/classes/aliases", test_aliases);
+  g_test_add_func ("/pyro/error/classes/pyro4-resolution", test_pyro4_resolution);
   g_test_add_func ("/pyro/error/classes/unknown", test_unknown_class);
   g_test_add_func ("/pyro/error/classes/foreign-domains", test_foreign_domains);
   g_test_add_func ("/pyro/error/remote/new", test_new_remote);
   g_test_add_func ("/pyro/error/remote/no-traceback", test_new_remote_without_traceback);
+  g_test_add_func ("/pyro/error/remote/empty-traceback", test_new_remote_empty_traceback);
   g_test_add_func ("/pyro/error/remote/copy", test_copy);
   g_test_add_func ("/pyro/error/preconditions", test_preconditions);
   g_test_add_func ("/pyro/error/format", test_format);
+  g_test_add_func ("/pyro/error/format/like-pyro4", test_format_like_pyro4);
   g_test_add_func ("/pyro/error/print/remote", test_print_remote);
   g_test_add_func ("/pyro/error/print/local", test_print_local);
   g_test_add_func ("/pyro/error/json/to-json/local", test_to_json_local);
   g_test_add_func ("/pyro/error/json/to-json/remote", test_to_json_remote);
+  g_test_add_func ("/pyro/error/json/to-json/empty-message", test_to_json_empty_message);
   g_test_add_func ("/pyro/error/json/from-json", test_from_json);
   g_test_add_func ("/pyro/error/json/not-an-exception", test_from_json_not_an_exception);
   g_test_add_func ("/pyro/error/json/round-trip", test_json_round_trip);

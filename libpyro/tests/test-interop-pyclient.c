@@ -581,15 +581,18 @@ typedef struct
   const char         *python;
 } ErrorCase;
 
-#define IN_C(short_class, message) \
-  "| File \"libpyro\", in Errors.raise_error (C) / " short_class ": " message
+/* The traceback's frame and last line; the last line names the class as
+ * Python prints it (with its module unless it is a builtin) and shows a
+ * KeyError's key quoted, as str(KeyError(k)) does. */
+#define IN_C(python_class, message) \
+  "| File \"libpyro\", in Errors.raise_error (C) / " python_class ": " message
 
 static const ErrorCase error_cases[] = {
   /* the builtins of the PyroErrorCode table */
   { "value", pyro_error_quark, PYRO_ERROR_VALUE, NULL, NULL, "bad value",
     "builtins.ValueError ('bad value',) " IN_C ("ValueError", "bad value") },
   { "key", pyro_error_quark, PYRO_ERROR_KEY, NULL, NULL, "no such key: clé ✗",
-    "builtins.KeyError ('no such key: clé ✗',) " IN_C ("KeyError", "no such key: clé ✗") },
+    "builtins.KeyError ('no such key: clé ✗',) " IN_C ("KeyError", "'no such key: clé ✗'") },
   { "index", pyro_error_quark, PYRO_ERROR_INDEX, NULL, NULL, "list index out of range",
     "builtins.IndexError ('list index out of range',) " IN_C ("IndexError", "list index out of range") },
   { "runtime", pyro_error_quark, PYRO_ERROR_RUNTIME, NULL, NULL, "it broke",
@@ -602,25 +605,25 @@ static const ErrorCase error_cases[] = {
     "builtins.StopIteration ('no more',) " IN_C ("StopIteration", "no more") },
   /* the Pyro4.errors classes */
   { "failed", pyro_error_quark, PYRO_ERROR_FAILED, NULL, NULL, "generic",
-    "Pyro4.errors.PyroError ('generic',) " IN_C ("PyroError", "generic") },
+    "Pyro4.errors.PyroError ('generic',) " IN_C ("Pyro4.errors.PyroError", "generic") },
   { "communication", pyro_error_quark, PYRO_ERROR_COMMUNICATION, NULL, NULL, "network",
-    "Pyro4.errors.CommunicationError ('network',) " IN_C ("CommunicationError", "network") },
+    "Pyro4.errors.CommunicationError ('network',) " IN_C ("Pyro4.errors.CommunicationError", "network") },
   { "connection-closed", pyro_error_quark, PYRO_ERROR_CONNECTION_CLOSED, NULL, NULL, "closed",
-    "Pyro4.errors.ConnectionClosedError ('closed',) " IN_C ("ConnectionClosedError", "closed") },
+    "Pyro4.errors.ConnectionClosedError ('closed',) " IN_C ("Pyro4.errors.ConnectionClosedError", "closed") },
   { "timeout", pyro_error_quark, PYRO_ERROR_TIMEOUT, NULL, NULL, "too slow",
-    "Pyro4.errors.TimeoutError ('too slow',) " IN_C ("TimeoutError", "too slow") },
+    "Pyro4.errors.TimeoutError ('too slow',) " IN_C ("Pyro4.errors.TimeoutError", "too slow") },
   { "protocol", pyro_error_quark, PYRO_ERROR_PROTOCOL, NULL, NULL, "garbled",
-    "Pyro4.errors.ProtocolError ('garbled',) " IN_C ("ProtocolError", "garbled") },
+    "Pyro4.errors.ProtocolError ('garbled',) " IN_C ("Pyro4.errors.ProtocolError", "garbled") },
   { "too-large", pyro_error_quark, PYRO_ERROR_MESSAGE_TOO_LARGE, NULL, NULL, "huge",
-    "Pyro4.errors.MessageTooLargeError ('huge',) " IN_C ("MessageTooLargeError", "huge") },
+    "Pyro4.errors.MessageTooLargeError ('huge',) " IN_C ("Pyro4.errors.MessageTooLargeError", "huge") },
   { "serialize", pyro_error_quark, PYRO_ERROR_SERIALIZE, NULL, NULL, "cannot serialize",
-    "Pyro4.errors.SerializeError ('cannot serialize',) " IN_C ("SerializeError", "cannot serialize") },
+    "Pyro4.errors.SerializeError ('cannot serialize',) " IN_C ("Pyro4.errors.SerializeError", "cannot serialize") },
   { "security", pyro_error_quark, PYRO_ERROR_SECURITY, NULL, NULL, "bad key",
-    "Pyro4.errors.SecurityError ('bad key',) " IN_C ("SecurityError", "bad key") },
+    "Pyro4.errors.SecurityError ('bad key',) " IN_C ("Pyro4.errors.SecurityError", "bad key") },
   { "naming", pyro_error_quark, PYRO_ERROR_NAMING, NULL, NULL, "unknown name",
-    "Pyro4.errors.NamingError ('unknown name',) " IN_C ("NamingError", "unknown name") },
+    "Pyro4.errors.NamingError ('unknown name',) " IN_C ("Pyro4.errors.NamingError", "unknown name") },
   { "daemon", pyro_error_quark, PYRO_ERROR_DAEMON, NULL, NULL, "daemon trouble",
-    "Pyro4.errors.DaemonError ('daemon trouble',) " IN_C ("DaemonError", "daemon trouble") },
+    "Pyro4.errors.DaemonError ('daemon trouble',) " IN_C ("Pyro4.errors.DaemonError", "daemon trouble") },
   /* PYRO_ERROR_REMOTE without a class name: plain Exception */
   { "remote-no-class", pyro_error_quark, PYRO_ERROR_REMOTE, NULL, NULL, "anything",
     "builtins.Exception ('anything',) " IN_C ("Exception", "anything") },
@@ -890,12 +893,12 @@ static const ExactCase exact_cases[] = {
     "but its table declares 's'\",) | File \"libpyro\", in Errors.bad_return (C) / RuntimeError: "
     "Errors.bad_return() returned a value of type 'i', but its table declares 's'\n"
     "return_bytes: Pyro4.errors.SerializeError (\"cannot serialize type 'ay' (bytes) with JSON\",) "
-    "| File \"libpyro\", in Errors.return_bytes (C) / SerializeError: cannot serialize type 'ay' (bytes) with JSON\n"
+    "| File \"libpyro\", in Errors.return_bytes (C) / Pyro4.errors.SerializeError: cannot serialize type 'ay' (bytes) with JSON\n"
     "return_maybe_bytes: Pyro4.errors.SerializeError (\"cannot serialize type 'may' with JSON: it contains 'ay' (bytes)\",) "
-    "| File \"libpyro\", in Errors.return_maybe_bytes (C) / SerializeError: cannot serialize type 'may' with JSON: "
+    "| File \"libpyro\", in Errors.return_maybe_bytes (C) / Pyro4.errors.SerializeError: cannot serialize type 'may' with JSON: "
     "it contains 'ay' (bytes)\n"
     "return_handle: Pyro4.errors.SerializeError (\"cannot serialize type 'h' (file descriptor handle) with JSON\",) "
-    "| File \"libpyro\", in Errors.return_handle (C) / SerializeError: cannot serialize type 'h' (file descriptor handle) "
+    "| File \"libpyro\", in Errors.return_handle (C) / Pyro4.errors.SerializeError: cannot serialize type 'h' (file descriptor handle) "
     "with JSON\n"
     "after: str 'ok'\n"
     "done\n" },

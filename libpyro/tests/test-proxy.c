@@ -379,7 +379,7 @@ test_timeout (void)
   g_assert_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT);
   g_assert_false (pyro_error_is_remote (error));
   g_autofree char *printed = pyro_error_format (error);
-  g_assert_true (g_str_has_prefix (printed, "TimeoutError: "));
+  g_assert_true (g_str_has_prefix (printed, "Pyro4.errors.TimeoutError: "));
   g_assert_null (strstr (printed, "+---"));  /* a local error has no remote traceback */
   g_clear_error (&error);
 

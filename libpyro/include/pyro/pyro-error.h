@@ -26,13 +26,26 @@ G_BEGIN_DECLS
  * remote method typically raises.  A C method that wants its Python
  * caller to see `ValueError` sets #PYRO_ERROR_VALUE; any other remote
  * class arrives as #PYRO_ERROR_REMOTE with its name kept.
+ *
+ * A class name from the wire gets a code the way Pyro4's JSON serializer
+ * finds the class: "Pyro4.errors.X" is only ever a Pyro4 error,
+ * "builtins.X" and "exceptions.X" only ever a Python builtin, and a bare
+ * "X" is Pyro4's error X if there is one, else the builtin X.
+ *
+ * Python has a built-in TimeoutError too (an OSError, what an operating
+ * system timeout raises), which is not Pyro4's: "builtins.TimeoutError"
+ * arrives as #PYRO_ERROR_REMOTE with that class name kept, and only
+ * "Pyro4.errors.TimeoutError" (or the bare "TimeoutError", which Pyro4
+ * reads as its own) is #PYRO_ERROR_TIMEOUT.  Likewise a C method's
+ * G_IO_ERROR_TIMED_OUT goes to a Python client as the built-in
+ * TimeoutError, and #PYRO_ERROR_TIMEOUT as Pyro4's.
  */
 typedef enum
 {
   PYRO_ERROR_FAILED,            /**< Pyro4.errors.PyroError: generic failure */
   PYRO_ERROR_COMMUNICATION,     /**< Pyro4.errors.CommunicationError: network trouble, connection refused */
   PYRO_ERROR_CONNECTION_CLOSED, /**< Pyro4.errors.ConnectionClosedError: the peer closed the connection */
-  PYRO_ERROR_TIMEOUT,           /**< Pyro4.errors.TimeoutError: no answer in time */
+  PYRO_ERROR_TIMEOUT,           /**< Pyro4.errors.TimeoutError: no answer in time (not Python's builtins.TimeoutError) */
   PYRO_ERROR_PROTOCOL,          /**< Pyro4.errors.ProtocolError: malformed message */
   PYRO_ERROR_MESSAGE_TOO_LARGE, /**< Pyro4.errors.MessageTooLargeError: beyond the maximum size */
   PYRO_ERROR_SERIALIZE,         /**< Pyro4.errors.SerializeError: a value that JSON cannot carry */
@@ -42,7 +55,7 @@ typedef enum
   PYRO_ERROR_UNKNOWN_METHOD,    /**< builtins.AttributeError: no such method or attribute */
   PYRO_ERROR_INVALID_ARGS,      /**< builtins.TypeError: wrong argument count or types */
   PYRO_ERROR_VALUE,             /**< builtins.ValueError */
-  PYRO_ERROR_KEY,               /**< builtins.KeyError */
+  PYRO_ERROR_KEY,               /**< builtins.KeyError; the message is the key, unquoted */
   PYRO_ERROR_INDEX,             /**< builtins.IndexError */
   PYRO_ERROR_RUNTIME,           /**< builtins.RuntimeError */
   PYRO_ERROR_STOP_ITERATION,    /**< builtins.StopIteration: end of an item stream */
@@ -55,8 +68,12 @@ GQuark pyro_error_quark (void);
 /**
  * Creates an error that stands for a remote exception.
  *
+ * The message is the exception's one argument, what str() of the
+ * exception shows; for a KeyError it is the key itself ("k", not "'k'").
+ *
  * @param class_name the Python class, e.g. "builtins.ValueError" (copied)
- * @param traceback (nullable): NULL-terminated remote traceback lines (copied)
+ * @param traceback (nullable): NULL-terminated remote traceback lines
+ *   (copied); an empty list is kept as none (NULL)
  * @param message the exception text (printf-style format)
  * @return (transfer full): a new GError whose code is derived from @p class_name
  */
@@ -80,10 +97,12 @@ GError *pyro_error_new_remote (const char          *class_name,
 const char *pyro_error_get_remote_class (const GError *error);
 
 /**
- * The remote traceback lines of @p error, each ending in "\n".
+ * The remote traceback lines of @p error, as the peer sent them (Python
+ * ends each in "\n"; one entry may hold several lines).
  *
- * @return (transfer none) (nullable): NULL-terminated lines, or NULL when
- *   the error did not come from a remote peer or carried no traceback
+ * @return (transfer none) (nullable): NULL-terminated lines, never empty;
+ *   NULL when the error did not come from a remote peer or carried no
+ *   traceback or an empty one
  */
 const char * const *pyro_error_get_remote_traceback (const GError *error);
 
@@ -94,16 +113,25 @@ const char * const *pyro_error_get_remote_traceback (const GError *error);
 gboolean pyro_error_is_remote (const GError *error);
 
 /**
- * Formats @p error the way Pyro4's `Pyro4.util.excepthook` does:
- * "Class: message", then the remote traceback framed by
- * " +--- This exception occured remotely (Pyro) - Remote traceback:" and
- * " +--- End of remote traceback".
+ * Formats @p error the way Pyro4's `Pyro4.util.excepthook` prints the same
+ * exception (a C program has no local Python traceback, so the text is
+ * exactly `"".join(Pyro4.util.getPyroTraceback(type(e), e, None))`):
+ *
+ * - the exception line, "Class: message\n", with the class as Python
+ *   prints it: a builtin without its module ("ValueError"), any other class
+ *   with it ("Pyro4.errors.NamingError", "mymodule.CustomError").  A
+ *   KeyError's key is quoted as Python's repr() quotes it
+ *   ("KeyError: 'k'"), and an empty message prints the class alone
+ *   ("StopIteration");
+ * - then, if there is a remote traceback, its lines framed by
+ *   " +--- This exception occured remotely (Pyro) - Remote traceback:" and
+ *   " +--- End of remote traceback", each line after " | ".
  *
  * @return (transfer full): the text, ending in a newline; free with g_free()
  */
 char *pyro_error_format (const GError *error);
 
-/** Prints pyro_error_format() of @p error on stderr. */
+/** Prints pyro_error_format() of @p error on stderr (@p error not NULL). */
 void pyro_error_print (const GError *error);
 
 G_END_DECLS
