@@ -329,9 +329,10 @@ append_python_repr (GString *out, JsonNode *node)
         JsonNode *value;
         gboolean first = TRUE;
 
+        /* in the order of the JSON text, as Python's dict keeps it */
         g_string_append_c (out, '{');
-        json_object_iter_init (&iter, object);
-        while (json_object_iter_next (&iter, &key, &value))
+        json_object_iter_init_ordered (&iter, object);
+        while (json_object_iter_next_ordered (&iter, &key, &value))
           {
             if (!first)
               g_string_append (out, ", ");

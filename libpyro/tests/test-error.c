@@ -935,6 +935,11 @@ static const FromJsonCase from_json_cases[] = {
   { "{\"__class__\": \"builtins.RuntimeError\", \"__exception__\": true,"
     " \"args\": [null, true, 1.5, {\"a\": 1}, [2]]}",
     PYRO_ERROR_RUNTIME, "builtins.RuntimeError", "(None, True, 1.5, {'a': 1}, [2])", { NULL } },
+  /* a dict shows its keys in the order they came, as Python's does */
+  { "{\"__class__\": \"builtins.RuntimeError\", \"__exception__\": true,"
+    " \"args\": [{\"zebra\": 1, \"apple\": 2, \"mango\": 3, \"kiwi\": 4, \"fig\": 5}]}",
+    PYRO_ERROR_RUNTIME, "builtins.RuntimeError", "{'zebra': 1, 'apple': 2, 'mango': 3, 'kiwi': 4, 'fig': 5}",
+    { NULL } },
   { "{\"__class__\": \"builtins.ValueError\", \"__exception__\": true, \"args\": [42]}",
     PYRO_ERROR_VALUE, "builtins.ValueError", "42", { NULL } },
   /* a KeyError's one text argument is its key, kept as it is */
