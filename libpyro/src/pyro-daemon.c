@@ -271,8 +271,19 @@ pyro_daemon_unregister (PyroDaemon *daemon, const char *object_id)
   if (strcmp (object_id, PYRO_DAEMON_OBJECT_ID) == 0)
     return FALSE;
 
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&daemon->lock);
-  return g_hash_table_remove (daemon->objects, object_id);
+  g_mutex_lock (&daemon->lock);
+  PyroRegistration *reg = g_hash_table_lookup (daemon->objects, object_id);
+  if (reg != NULL)
+    g_hash_table_steal (daemon->objects, object_id);
+  g_mutex_unlock (&daemon->lock);
+
+  /* Dropped outside the lock: the last reference frees a single instance
+   * with the class's instance_free(), which may well call the daemon
+   * (unregister the objects it registered, say). */
+  if (reg == NULL)
+    return FALSE;
+  pyro_registration_unref (reg);
+  return TRUE;
 }
 
 PyroRegistration *
@@ -918,11 +929,18 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
       g_cond_wait (&daemon->workers_done, &daemon->lock);
   g_mutex_unlock (&daemon->lock);
 
-  /* Quitting through an idle source also works when the loop has not
-   * started running yet: it quits as soon as it does. */
+  /* Quit through an idle source, always, even from a thread that could
+   * run quit_loop() at once (as g_main_context_invoke() would): the loop
+   * may be about to start, and g_main_loop_run() forgets a quit that came
+   * before it.  The source quits it as soon as it runs. */
   if (first_time)
-    g_main_context_invoke_full (daemon->context, G_PRIORITY_HIGH, quit_loop,
-                                g_main_loop_ref (daemon->loop), (GDestroyNotify) g_main_loop_unref);
+    {
+      GSource *quit = g_idle_source_new ();
+      g_source_set_priority (quit, G_PRIORITY_HIGH);
+      g_source_set_callback (quit, quit_loop, g_main_loop_ref (daemon->loop), (GDestroyNotify) g_main_loop_unref);
+      g_source_attach (quit, daemon->context);
+      g_source_unref (quit);
+    }
   g_object_unref (daemon);
 }
 

@@ -9,9 +9,12 @@ G_BEGIN_DECLS
 /* Resolves a PYRONAME: or PYROMETA: URI to the PYRO: URI of the object,
  * asking the name server (the one named in the URI, else the configured
  * or discovered one).  @hmac_key (nullable): the resolving proxy's key,
- * used for the name server too, as Pyro4 does.  (transfer full) (nullable) */
+ * used for the name server too, as Pyro4 does; @timeout: the resolving
+ * proxy's timeout in seconds (0: none), which bounds the lookup too.
+ * (transfer full) (nullable) */
 PyroUri *pyro_naming_resolve (PyroUri      *uri,
                               GBytes       *hmac_key,
+                              double        timeout,
                               GCancellable *cancellable,
                               GError      **error);
 

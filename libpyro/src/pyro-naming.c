@@ -135,11 +135,12 @@ is_local_host (const char *host)
 /* A proxy for the name server at @uri, connected (so the handshake, and
  * with it the HMAC check, has passed), or NULL. */
 static PyroProxy *
-connect_to (PyroUri *uri, const char *hmac_key, GCancellable *cancellable, GError **error)
+connect_to (PyroUri *uri, const char *hmac_key, double timeout, GCancellable *cancellable, GError **error)
 {
   g_autoptr(PyroProxy) ns = pyro_proxy_new_for_uri (uri);
   if (hmac_key != NULL)
     pyro_proxy_set_hmac_key (ns, hmac_key);
+  pyro_proxy_set_timeout (ns, timeout);
   if (!pyro_proxy_connect (ns, cancellable, error))
     return NULL;
   return g_steal_pointer (&ns);
@@ -147,11 +148,12 @@ connect_to (PyroUri *uri, const char *hmac_key, GCancellable *cancellable, GErro
 
 /* A connected proxy for the name server at @host:@port, or NULL. */
 static PyroProxy *
-try_direct (const char *host, guint16 port, const char *hmac_key, GCancellable *cancellable, GError **error)
+try_direct (const char *host, guint16 port, const char *hmac_key, double timeout, GCancellable *cancellable,
+            GError **error)
 {
   g_autoptr(PyroUri) uri = pyro_uri_new (NAMESERVER_OBJECT_ID, host, port);
   g_debug ("locating the NS: %s", pyro_uri_to_string (uri));
-  return connect_to (uri, hmac_key, cancellable, error);
+  return connect_to (uri, hmac_key, timeout, cancellable, error);
 }
 
 /* The addresses to send GET_NSURI to: PYRO_BROADCAST_ADDRS, where
@@ -233,12 +235,15 @@ pyro_naming_locate (const char *host, guint16 port, GCancellable *cancellable, G
   return pyro_naming_locate_with_key (host, port, NULL, cancellable, error);
 }
 
-PyroProxy *
-pyro_naming_locate_with_key (const char    *host,
-                             guint16        port,
-                             const char    *hmac_key,
-                             GCancellable  *cancellable,
-                             GError       **error)
+/* pyro_naming_locate_with_key(), its proxy with a @timeout (0: none) from
+ * the start, so that a name server that does not answer cannot hold us. */
+static PyroProxy *
+locate (const char    *host,
+        guint16        port,
+        const char    *hmac_key,
+        double         timeout,
+        GCancellable  *cancellable,
+        GError       **error)
 {
   g_autoptr(GError) local = NULL;
   PyroProxy *ns;
@@ -249,8 +254,8 @@ pyro_naming_locate_with_key (const char    *host,
 
   if (host != NULL)
     {
-      ns = try_direct (host, port ? port : config_port ("PYRO_NS_PORT", NAMESERVER_PORT), hmac_key, cancellable,
-                       &local);
+      ns = try_direct (host, port ? port : config_port ("PYRO_NS_PORT", NAMESERVER_PORT), hmac_key, timeout,
+                       cancellable, &local);
       /* Pyro4 raises NamingError "from" the connection error; a GError has
        * no cause, so the cause goes into the message: with a wrong or
        * missing HMAC key, that is the part that tells what is wrong. */
@@ -263,7 +268,7 @@ pyro_naming_locate_with_key (const char    *host,
   guint16 ns_port = config_port ("PYRO_NS_PORT", NAMESERVER_PORT);
   if (is_local_host (ns_host))
     {
-      ns = try_direct (ns_host, ns_port, hmac_key, cancellable, &local);
+      ns = try_direct (ns_host, ns_port, hmac_key, timeout, cancellable, &local);
       if (ns != NULL)
         return ns;
       g_debug ("locating the NS: %s", local->message);
@@ -274,7 +279,7 @@ pyro_naming_locate_with_key (const char    *host,
   g_autoptr(PyroUri) found = discover (port ? port : config_port ("PYRO_NS_BCPORT", NAMESERVER_BCPORT), cancellable);
   if (found != NULL)
     {
-      ns = connect_to (found, hmac_key, cancellable, &local);
+      ns = connect_to (found, hmac_key, timeout, cancellable, &local);
       if (ns != NULL)
         return ns;
       g_debug ("locating the NS: %s", local->message);
@@ -283,7 +288,7 @@ pyro_naming_locate_with_key (const char    *host,
 
   if (!is_local_host (ns_host))
     {
-      ns = try_direct (ns_host, ns_port, hmac_key, cancellable, &local);
+      ns = try_direct (ns_host, ns_port, hmac_key, timeout, cancellable, &local);
       if (ns != NULL)
         return ns;
     }
@@ -291,10 +296,20 @@ pyro_naming_locate_with_key (const char    *host,
   return NULL;
 }
 
+PyroProxy *
+pyro_naming_locate_with_key (const char    *host,
+                             guint16        port,
+                             const char    *hmac_key,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  return locate (host, port, hmac_key, 0, cancellable, error);
+}
+
 /* ---- resolving PYRONAME: / PYROMETA: ------------------------------------ */
 
 PyroUri *
-pyro_naming_resolve (PyroUri *uri, GBytes *hmac_key, GCancellable *cancellable, GError **error)
+pyro_naming_resolve (PyroUri *uri, GBytes *hmac_key, double timeout, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (uri != NULL, NULL);
   /* A name server in the URI is used directly; otherwise search for one. */
@@ -305,7 +320,7 @@ pyro_naming_resolve (PyroUri *uri, GBytes *hmac_key, GCancellable *cancellable, 
    * pyro_proxy_set_hmac_key(); a key with a NUL byte, possible only from a
    * proxy dict, is cut there and so refused.) */
   g_autofree char *key = hmac_key ? g_strndup (g_bytes_get_data (hmac_key, NULL), g_bytes_get_size (hmac_key)) : NULL;
-  g_autoptr(PyroProxy) ns = pyro_naming_locate_with_key (host, port, key, cancellable, error);
+  g_autoptr(PyroProxy) ns = locate (host, port, key, timeout, cancellable, error);
   if (ns == NULL)
     return NULL;
 

@@ -146,7 +146,7 @@ target_uri (PyroProxy *proxy, GCancellable *cancellable, GError **error)
 {
   if (pyro_uri_get_protocol (proxy->uri) == PYRO_URI_PYRO)
     return pyro_uri_ref (proxy->uri);
-  return pyro_naming_resolve (proxy->uri, proxy->hmac_key, cancellable, error);
+  return pyro_naming_resolve (proxy->uri, proxy->hmac_key, proxy->timeout, cancellable, error);
 }
 
 /* Where @target's daemon may be: its Unix socket, its IP address as the
@@ -201,10 +201,19 @@ connect_to (GSocketAddress *address, guint timeout, GCancellable *cancellable, G
  * already known, as in most Pyro URIs, GSocketClient's resolver and
  * enumerator objects were a third of a connect's work.  Pyro4, like us,
  * never goes through the HTTP or SOCKS proxies GIO might find.) */
+/* GSocket's timeout for the proxy's: whole seconds, rounded up (0: none).
+ * It bounds connecting, sending and each read; the wait for a reply's
+ * first bytes is bounded more finely (read_reply()). */
+static guint
+socket_timeout (PyroProxy *proxy)
+{
+  return proxy->timeout > 0 ? (guint) ceil (proxy->timeout) : 0;
+}
+
 static GSocket *
 open_socket (PyroProxy *proxy, PyroUri *target, GCancellable *cancellable, GError **error)
 {
-  guint timeout = proxy->timeout > 0 ? (guint) ceil (proxy->timeout) : 0;
+  guint timeout = socket_timeout (proxy);
   g_autoptr(GError) local = NULL;
   GSocket *socket = NULL;
 
@@ -891,6 +900,9 @@ pyro_proxy_set_timeout (PyroProxy *proxy, double seconds)
 
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&proxy->lock);
   proxy->timeout = seconds;
+  /* An open connection takes the new timeout at once, as in Pyro4. */
+  if (proxy->socket != NULL)
+    g_socket_set_timeout (proxy->socket, socket_timeout (proxy));
 }
 
 void

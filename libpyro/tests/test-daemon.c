@@ -518,6 +518,101 @@ test_instance_mode_class_data (void)
   g_free (shared);
 }
 
+/* A warehouse-like single instance that registered an item object of its
+ * own unregisters it when it is freed: freeing it happens in
+ * pyro_daemon_unregister(), which must not hold the daemon's lock then. */
+typedef struct
+{
+  Counter     counter;  /* first: the counter's methods run on it */
+  PyroDaemon *daemon;
+} Owner;
+
+static gpointer
+owner_new (gpointer class_data)
+{
+  Owner *owner = g_new0 (Owner, 1);
+  owner->daemon = class_data;
+  return owner;
+}
+
+static void
+owner_free (gpointer instance)
+{
+  Owner *owner = instance;
+  g_assert_true (pyro_daemon_unregister (owner->daemon, "item"));
+  g_free (owner);
+}
+
+static const PyroClass owner_class = {
+  "Owner", counter_methods, NULL, PYRO_INSTANCE_SINGLE, owner_new, owner_free,
+};
+
+typedef struct
+{
+  PyroDaemon *daemon;
+  GMutex      lock;
+  GCond       done_cond;
+  gboolean    done;
+} Unregistering;
+
+static gpointer
+unregister_owner (gpointer data)
+{
+  Unregistering *u = data;
+  g_assert_true (pyro_daemon_unregister (u->daemon, "owner"));
+  g_mutex_lock (&u->lock);
+  u->done = TRUE;
+  g_cond_signal (&u->done_cond);
+  g_mutex_unlock (&u->lock);
+  return NULL;
+}
+
+static gpointer
+run_request_loop (gpointer daemon)
+{
+  pyro_daemon_request_loop (daemon);
+  return NULL;
+}
+
+static void
+test_unregister_calls_back (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PyroDaemon) daemon = pyro_daemon_new ("localhost", 0, &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroUri) owner_uri = pyro_daemon_register_class (daemon, &owner_class, daemon, "owner", &error);
+  g_assert_no_error (error);
+  g_autoptr(PyroUri) item_uri = pyro_daemon_register_object (daemon, &thing_class, NULL, "item", &error);
+  g_assert_no_error (error);
+
+  /* a call makes the single instance */
+  g_autoptr(GThread) loop = g_thread_new ("loop", run_request_loop, daemon);
+  g_autoptr(PyroProxy) proxy = pyro_test_proxy_new (pyro_uri_to_string (owner_uri));
+  g_assert_cmpint (call_int (proxy, "next", NULL), ==, 1);
+  g_clear_object (&proxy);  /* (its connection's session holds nothing of a single instance) */
+
+  /* In a thread, bounded: a deadlock fails the test instead of hanging it. */
+  Unregistering u = { daemon };
+  g_mutex_init (&u.lock);
+  g_cond_init (&u.done_cond);
+  GThread *worker = g_thread_new ("unregister", unregister_owner, &u);
+  gint64 deadline = g_get_monotonic_time () + PYRO_TEST_TIMEOUT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&u.lock);
+  while (!u.done && g_cond_wait_until (&u.done_cond, &u.lock, deadline))
+    ;
+  gboolean done = u.done;
+  g_mutex_unlock (&u.lock);
+  if (!done)
+    g_error ("pyro_daemon_unregister() did not return: the daemon's lock is held while instance_free() runs");
+  g_thread_join (worker);
+
+  g_assert_false (pyro_daemon_unregister (daemon, "item"));  /* gone already */
+  pyro_daemon_shutdown (daemon);
+  g_thread_join (g_steal_pointer (&loop));
+  g_mutex_clear (&u.lock);
+  g_cond_clear (&u.done_cond);
+}
+
 /* ---- oneway --------------------------------------------------------------------- */
 
 static GVariant *
@@ -1250,6 +1345,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/daemon/instance-mode/session", &mode_cases[1], test_instance_mode);
   g_test_add_data_func ("/pyro/daemon/instance-mode/percall", &mode_cases[2], test_instance_mode);
   g_test_add_func ("/pyro/daemon/instance-mode/session-class-data", test_instance_mode_class_data);
+  g_test_add_func ("/pyro/daemon/unregister-calls-back", test_unregister_calls_back);
   g_test_add_func ("/pyro/daemon/oneway", test_oneway);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);

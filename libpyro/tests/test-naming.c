@@ -916,6 +916,61 @@ test_hmac_python_ns (void)
   stop_ns (ns);
 }
 
+/* Cancels @cancellable after PYRO_TEST_TIMEOUT_S unless told to stop. */
+typedef struct
+{
+  GCancellable *cancellable;
+  gint          stop;  /* atomic */
+} GiveUp;
+
+static gpointer
+give_up_later (gpointer data)
+{
+  GiveUp *give_up = data;
+  for (int i = 0; i < PYRO_TEST_TIMEOUT_S * 100 && !g_atomic_int_get (&give_up->stop); i++)
+    g_usleep (10 * 1000);
+  if (!g_atomic_int_get (&give_up->stop))
+    g_cancellable_cancel (give_up->cancellable);
+  return NULL;
+}
+
+/* A PYRONAME: proxy's timeout bounds the name server lookup too: a "name
+ * server" that accepts connections and never answers makes the call fail
+ * with the timeout (within 0.5 s; the test gives up, by cancelling, after
+ * PYRO_TEST_TIMEOUT_S, which makes it fail). */
+static void
+test_pyroname_silent_ns (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) silent = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                            &error);
+  g_assert_no_error (error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (silent, any_port, TRUE, &error));
+  g_assert_true (g_socket_listen (silent, &error));  /* the kernel accepts; nobody reads */
+  g_autoptr(GSocketAddress) bound = g_socket_get_local_address (silent, &error);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+  g_autofree char *uri = g_strdup_printf ("PYRONAME:example.thing@127.0.0.1:%u", port);
+  g_autoptr(PyroProxy) proxy = pyro_proxy_new (uri, &error);
+  g_assert_no_error (error);
+  pyro_proxy_set_timeout (proxy, 0.5);
+
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GiveUp give_up = { cancellable, 0 };
+  GThread *watch = g_thread_new ("give-up", give_up_later, &give_up);
+
+  g_autoptr(GVariant) result = pyro_proxy_call_sync (proxy, "add", NULL, NULL, cancellable, &error);
+  g_atomic_int_set (&give_up.stop, 1);
+  g_thread_join (watch);
+
+  g_assert_null (result);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_NAMING);
+  g_assert_nonnull (strstr (error->message, "timeout"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -940,5 +995,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/naming/hmac/c-ns-key-by-option", GINT_TO_POINTER (KEY_BY_OPTION), test_hmac_c_ns);
   g_test_add_func ("/pyro/naming/hmac/key-twice", test_hmac_key_twice);
   g_test_add_func ("/pyro/naming/hmac/python-ns", test_hmac_python_ns);
+  g_test_add_func ("/pyro/naming/pyroname-silent-ns", test_pyroname_silent_ns);
   return g_test_run ();
 }

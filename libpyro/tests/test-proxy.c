@@ -752,6 +752,35 @@ test_remote_exception (void)
   pyro_test_daemon_stop (td);
 }
 
+/* A timeout set while connected holds for that connection at once (as
+ * Pyro4's _pyroTimeout does), not only for the next one: here "none" after
+ * connecting with 0.5 s (1 s for the socket, which counts whole seconds)
+ * lets a 1.5 s call finish. */
+static void
+test_timeout_changed_while_connected (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_svc, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, 0.5);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (call_add (proxy, 1, 2), ==, 3);  /* connected, with 0.5 s */
+  pyro_proxy_set_timeout (proxy, 0);
+  g_autoptr(GVariant) slept = pyro_proxy_call_sync (proxy, "sleep", g_variant_new ("(d)", 1.5),
+                                                    G_VARIANT_TYPE_BOOLEAN, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_get_boolean (slept));
+
+  /* and back: 0.5 s again bounds the same connection */
+  pyro_proxy_set_timeout (proxy, 0.5);
+  g_autoptr(GVariant) late = pyro_proxy_call_sync (proxy, "sleep", g_variant_new ("(d)", 1.5),
+                                                   G_VARIANT_TYPE_BOOLEAN, NULL, &error);
+  g_assert_null (late);
+  g_assert_error (error, PYRO_ERROR, PYRO_ERROR_TIMEOUT);
+
+  g_clear_object (&proxy);
+  pyro_test_daemon_stop (td);
+}
+
 /* A string that is no PYRO: URI gives no proxy, and says why in Pyro4's
  * words (test-uri has the whole table of URIs). */
 static void
@@ -838,6 +867,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pyro/proxy/connection-refused", test_connection_refused);
   g_test_add_func ("/pyro/proxy/threads", test_threads);
   g_test_add_func ("/pyro/proxy/remote-exception", test_remote_exception);
+  g_test_add_func ("/pyro/proxy/timeout-changed-while-connected", test_timeout_changed_while_connected);
   g_test_add_func ("/pyro/proxy/bad-uri", test_bad_uri);
   g_test_add_func ("/pyro/proxy/max-message-size", test_max_message_size);
 
