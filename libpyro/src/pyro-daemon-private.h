@@ -52,6 +52,12 @@ GBytes *pyro_daemon_get_hmac_key (PyroDaemon *daemon);
 /* The largest request the daemon reads (0: no limit). */
 gsize pyro_daemon_get_max_message_size (PyroDaemon *daemon);
 
+/* Hands @call to a thread that runs @run (@call, NULL), as Pyro4 runs a
+ * oneway call (ONEWAY_THREADED); FALSE, with nothing done, when the daemon
+ * runs oneway calls in the connection's thread instead (see
+ * pyro_daemon_set_oneway_threaded()).  @run must be the same every time. */
+gboolean pyro_daemon_run_oneway (PyroDaemon *daemon, GFunc run, gpointer call);
+
 /* (transfer none): the daemon's open item streams */
 struct _PyroStreamTable *pyro_daemon_get_streams (PyroDaemon *daemon);
 

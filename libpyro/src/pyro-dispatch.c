@@ -365,11 +365,13 @@ pyro_invocation_return_stream (PyroInvocation     *invocation,
   invocation->stream_free = free_state;
 }
 
-/* What a new stream keeps alive, as a Python generator keeps its object:
- * a per-call instance becomes the stream's; a session's instance, or the
- * registration (with its single instance), gets one more reference. */
+/* What keeps @instance alive beyond the call that got it, for a stream (as
+ * a Python generator keeps its object) or a oneway call in its own
+ * thread: a per-call instance becomes *@keep's; a session's instance, or
+ * the registration (with its single instance), gets one more reference.
+ * *@release (*@keep) lets go of it. */
 static void
-keep_for_stream (PyroSession      *session,
+keep_instance (PyroSession      *session,
                  PyroRegistration *reg,
                  gpointer          instance,
                  gboolean          percall,
@@ -430,24 +432,101 @@ finish_stream (PyroSession      *session,
 
   gpointer keep;
   GDestroyNotify release;
-  keep_for_stream (session, reg, instance, percall, &keep, &release);
+  keep_instance (session, reg, instance, percall, &keep, &release);
   *stream_id = pyro_stream_table_add (pyro_daemon_get_streams (session->daemon), session, qualname,
                                       method->out_signature, invocation->stream_next,
                                       invocation->stream_state, invocation->stream_free, keep, release);
   return TRUE;
 }
 
-/* Runs @method with its argument tuple @args and writes its result. */
+/* ---- oneway calls in threads of their own -------------------------------- */
+
+/* A oneway call handed to the daemon's oneway threads (Pyro4's
+ * ONEWAY_THREADED): everything it needs, held for as long as it runs,
+ * since the connection that sent it goes on (or goes away) meanwhile. */
+typedef struct
+{
+  PyroDaemon       *daemon;   /* a reference */
+  PyroRegistration *reg;      /* a reference */
+  const PyroMethod *method;
+  GVariant         *args;     /* a reference */
+  gpointer          instance;
+  gpointer          keep;     /* keeps @instance alive (keep_instance()) */
+  GDestroyNotify    release;
+} OnewayCall;
+
+/* Runs in a oneway thread.  Nobody waits for the outcome: a result is
+ * dropped and an error only logged, as Pyro4 does. */
+static void
+run_oneway_call (gpointer data, gpointer unused)
+{
+  OnewayCall *call = data;
+  PyroInvocation invocation = { call->daemon, call->reg, call->method->name, TRUE, NULL, NULL, NULL };
+  GError *error = NULL;
+  GVariant *result = call->method->func (call->instance, call->args, &invocation, &error);
+
+  if (result != NULL)
+    g_variant_unref (g_variant_take_ref (result));
+  if (invocation.stream_next != NULL && invocation.stream_free != NULL)
+    invocation.stream_free (invocation.stream_state);  /* a stream nobody can pull */
+  if (error != NULL)
+    {
+      g_debug ("oneway call %s.%s failed: %s", call->reg->klass->name, call->method->name, error->message);
+      g_error_free (error);
+    }
+
+  call->release (call->keep);
+  g_variant_unref (call->args);
+  pyro_registration_unref (call->reg);
+  g_object_unref (call->daemon);
+  g_free (call);
+}
+
+/* Hands a oneway call of @method to a thread of its own; FALSE, with
+ * nothing done, if the daemon runs oneway calls in the connection's
+ * thread. */
+static gboolean
+start_oneway_call (PyroSession *session, PyroRegistration *reg, const PyroMethod *method, GVariant *args)
+{
+  OnewayCall *call = g_new0 (OnewayCall, 1);
+  gboolean percall;
+
+  call->instance = instance_for_call (session, reg, &percall);
+  keep_instance (session, reg, call->instance, percall, &call->keep, &call->release);
+  call->daemon = g_object_ref (session->daemon);
+  call->reg = pyro_registration_ref (reg);
+  call->method = method;
+  call->args = g_variant_ref (args);
+  if (pyro_daemon_run_oneway (session->daemon, run_oneway_call, call))
+    return TRUE;
+
+  /* Not threaded: undo, and let the caller run it here. */
+  call->release (call->keep);
+  g_variant_unref (call->args);
+  pyro_registration_unref (call->reg);
+  g_object_unref (call->daemon);
+  g_free (call);
+  return FALSE;
+}
+
+/* Runs @method with its argument tuple @args and writes its result.  A
+ * oneway call with @own_thread (a single call, not a batch's) runs in a
+ * thread of its own, unless the daemon says otherwise. */
 static gboolean
 run_method (PyroSession      *session,
             PyroRegistration *reg,
             const PyroMethod *method,
             GVariant         *args,
             gboolean          oneway,
+            gboolean          own_thread,
             GString          *reply,
             char            **stream_id,
             GError          **error)
 {
+  if (oneway && own_thread && !(method->flags & PYRO_METHOD_STREAM) &&
+      start_oneway_call (session, reg, method, args))
+    return TRUE;
+
   const PyroClass *klass = reg->klass;
   PyroInvocation invocation = { session->daemon, reg, method->name, oneway, NULL, NULL, NULL };
   gboolean percall;
@@ -527,7 +606,9 @@ call_method (PyroSession      *session,
       g_clear_pointer (keep_args, g_variant_unref);
       *keep_args = g_variant_ref (args);
     }
-  return run_method (session, reg, method, args, oneway, reply, stream_id, error);
+  /* (Only a batch passes @keep_args; its oneway calls run here, in order,
+   * as Pyro4 runs a batch.) */
+  return run_method (session, reg, method, args, oneway, keep_args == NULL, reply, stream_id, error);
 }
 
 /* pyro_dispatch_call(), and one call of a batch (with @keep_args). */
@@ -959,7 +1040,7 @@ pyro_dispatch_batch_text (PyroSession *session,
       if (i > 0)
         g_string_append (reply, ", ");
       item_start = reply->len;
-      if (!run_method (session, reg, call->method, call->args, FALSE, reply, NULL, &local))
+      if (!run_method (session, reg, call->method, call->args, FALSE, FALSE, reply, NULL, &local))
         {
           g_string_truncate (reply, item_start);
           write_exception_wrapper (reply, local, call->method->name);
@@ -1008,7 +1089,7 @@ pyro_dispatch_call_text (PyroSession *session,
       return PYRO_DISPATCH_DECLINED;
     }
 
-  ok = run_method (session, reg, call.method, call.args, oneway, reply, NULL, error);
+  ok = run_method (session, reg, call.method, call.args, oneway, TRUE, reply, NULL, error);
   /* Nothing goes back for a oneway call, and a failed result is not sent:
    * keep neither. */
   if (oneway || !ok)

@@ -661,11 +661,36 @@ setup_tally (PyroDaemon *daemon, gpointer user_data)
 }
 
 static void
-test_oneway (void)
+setup_tally_in_order (PyroDaemon *daemon, gpointer user_data)
 {
-  PyroTestDaemon *td = pyro_test_daemon_start (setup_tally, NULL);
+  pyro_daemon_set_oneway_threaded (daemon, FALSE);
+  setup_tally (daemon, user_data);
+}
+
+typedef struct
+{
+  PyroProxy *proxy;
+  gint64     total;
+} TotalWait;
+
+static gboolean
+total_reaches (gpointer data)
+{
+  TotalWait *wait = data;
+  return call_int (wait->proxy, "total", NULL) >= wait->total;
+}
+
+/* In order (@data TRUE: pyro_daemon_set_oneway_threaded (FALSE)), every
+ * oneway call has run when the next sync call answers; threaded (the
+ * default) they all run, but perhaps after it. */
+static void
+test_oneway (gconstpointer data)
+{
+  gboolean in_order = GPOINTER_TO_INT (data);
+  PyroTestDaemon *td = pyro_test_daemon_start (in_order ? setup_tally_in_order : setup_tally, NULL);
   g_autoptr(PyroProxy) proxy = proxy_for (td, "tally");
   g_autoptr(GError) error = NULL;
+  TotalWait wait = { proxy, 0 };
 
   g_atomic_int_set (&counters_made, 0);
   /* the metadata marks bump oneway, so a plain call sends it oneway too */
@@ -678,8 +703,12 @@ test_oneway (void)
       g_assert_true (g_variant_is_of_type (none, G_VARIANT_TYPE ("mv")));
       g_assert_null (g_variant_get_maybe (none));
     }
-  /* the daemon serves a connection's requests in order */
-  g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1000);
+  wait.total = 1000;
+  if (in_order)
+    g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1000);
+  else
+    g_assert_true (pyro_test_wait_until (total_reaches, &wait));
+  g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1000);  /* none twice */
 
   /* failing oneway calls send nothing back (a stray reply would put the
    * proxy out of sequence), and the connection (the session) lives on */
@@ -688,6 +717,11 @@ test_oneway (void)
   g_autoptr(GVariant) none = pyro_proxy_call_full_sync (proxy, "fail", NULL, NULL, PYRO_CALL_ONEWAY, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (pyro_proxy_call_oneway (proxy, "bump", NULL, &error));
+  wait.total = 1001;
+  if (in_order)
+    g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1001);
+  else
+    g_assert_true (pyro_test_wait_until (total_reaches, &wait));
   g_assert_cmpint (call_int (proxy, "total", NULL), ==, 1001);
   g_assert_cmpint (g_atomic_int_get (&counters_made), ==, 1);
 
@@ -913,8 +947,24 @@ gate_add_twice_here (gpointer self, GVariant *args, PyroInvocation *invocation, 
   return pyro_proxy_call_sync (thing, "add", g_variant_new ("(xx)", x, x), G_VARIANT_TYPE_INT64, NULL, error);
 }
 
+/* wait_open() as a oneway method: "start the work". */
+static GVariant *
+gate_start_waiting (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  g_variant_unref (g_variant_ref_sink (gate_wait_open (self, args, invocation, error)));
+  return NULL;
+}
+
+static GVariant *
+gate_ping (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  return g_variant_new_boolean (TRUE);
+}
+
 static const PyroMethod gate_methods[] = {
   { "wait_open", "()", "b", gate_wait_open, 0, NULL },
+  { "start_waiting", "()", NULL, gate_start_waiting, PYRO_METHOD_ONEWAY, NULL },
+  { "ping", "()", "b", gate_ping, 0, NULL },
   { "add_twice_here", "(x)", "x", gate_add_twice_here, 0, "x" },
   { NULL }
 };
@@ -975,6 +1025,40 @@ test_slow_method_newcomer (void)
 
   g_clear_object (&slow);
   g_clear_object (&newcomer);
+  pyro_test_daemon_stop (td);
+}
+
+static void
+open_gate (void)
+{
+  g_mutex_lock (&gate.lock);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.changed);
+  g_mutex_unlock (&gate.lock);
+}
+
+/* A oneway method that runs long ("start the work") does not hold up the
+ * next calls on the same connection: it runs in a thread of its own, as
+ * in Pyro4 (ONEWAY_THREADED). */
+static void
+test_oneway_long_call (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_gate, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, "gate");
+  g_autoptr(GError) error = NULL;
+  gate.started = gate.open = FALSE;
+
+  g_assert_true (pyro_proxy_call_oneway (proxy, "start_waiting", NULL, &error));
+  g_assert_true (pyro_test_wait_until (gate_started, NULL));
+  /* Bounded below the gate's own wait: an answer only after the gate's
+   * deadline would be a timeout here. */
+  pyro_proxy_set_timeout (proxy, PYRO_TEST_TIMEOUT_S / 4);
+  g_autoptr(GVariant) pong = pyro_proxy_call_sync (proxy, "ping", NULL, G_VARIANT_TYPE_BOOLEAN, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_get_boolean (pong));
+
+  open_gate ();
+  g_clear_object (&proxy);
   pyro_test_daemon_stop (td);
 }
 
@@ -1346,7 +1430,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/daemon/instance-mode/percall", &mode_cases[2], test_instance_mode);
   g_test_add_func ("/pyro/daemon/instance-mode/session-class-data", test_instance_mode_class_data);
   g_test_add_func ("/pyro/daemon/unregister-calls-back", test_unregister_calls_back);
-  g_test_add_func ("/pyro/daemon/oneway", test_oneway);
+  g_test_add_data_func ("/pyro/daemon/oneway/threaded", GINT_TO_POINTER (FALSE), test_oneway);
+  g_test_add_data_func ("/pyro/daemon/oneway/in-order", GINT_TO_POINTER (TRUE), test_oneway);
+  g_test_add_func ("/pyro/daemon/oneway/long-call", test_oneway_long_call);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
   g_test_add_func ("/pyro/daemon/pool-default", test_pool_default);

@@ -194,6 +194,8 @@ state_init (State *state)
   state->object = (Probe) { &state->counters, 0, 0 };
   state->daemon = pyro_daemon_new ("127.0.0.1", 0, &error);
   g_assert_no_error (error);
+  /* Both paths must run a oneway call alike; run it here, so the log shows it at once. */
+  pyro_daemon_set_oneway_threaded (state->daemon, FALSE);
   pyro_test_register (state->daemon, &object_class, &state->object, "probe");
   g_autoptr(PyroUri) s = pyro_daemon_register_class (state->daemon, &session_class, &state->counters, "session",
                                                      &error);

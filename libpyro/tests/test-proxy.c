@@ -337,10 +337,19 @@ test_unknown_method (void)
 
 /* ---- oneway ----------------------------------------------------------------------------- */
 
+/* Oneway calls in the order they were sent (see test-daemon for oneway
+ * calls in threads of their own, the daemon's default). */
+static void
+setup_svc_in_order (PyroDaemon *daemon, gpointer user_data)
+{
+  pyro_daemon_set_oneway_threaded (daemon, FALSE);
+  setup_svc (daemon, user_data);
+}
+
 static void
 test_oneway (void)
 {
-  PyroTestDaemon *td = pyro_test_daemon_start (setup_svc, NULL);
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_svc_in_order, NULL);
   g_autoptr(PyroProxy) proxy = proxy_for (td, PYRO_TEST_TIMEOUT_S);
   g_autoptr(GError) error = NULL;
 

@@ -166,6 +166,24 @@ guint16 pyro_daemon_get_port (PyroDaemon *daemon);
  */
 void pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size);
 
+/**
+ * Whether a oneway call runs in a thread of its own (TRUE, the default, as
+ * Pyro4's ONEWAY_THREADED) or in the connection's thread (FALSE).
+ *
+ * Threaded, the connection reads its next request at once: a oneway
+ * "start the work" method that takes long does not hold up the client's
+ * next calls, and oneway calls may run at the same time as each other and
+ * as the calls after them, in any order.  Unthreaded, a connection's
+ * requests run one after the other, in the order they came.  A oneway
+ * batch always runs in the connection's thread, as in Pyro4.
+ *
+ * At most as many oneway calls run at once as the daemon serves
+ * connections (pyro_daemon_set_pool_size()); more wait their turn.  A
+ * running oneway call keeps the daemon (and the instance it runs on)
+ * alive; pyro_daemon_shutdown() does not wait for it.
+ */
+void pyro_daemon_set_oneway_threaded (PyroDaemon *daemon, gboolean threaded);
+
 /** How many connections are served at once (default #PYRO_DAEMON_DEFAULT_POOL_SIZE). */
 void pyro_daemon_set_pool_size (PyroDaemon *daemon, guint pool_size);
 
