@@ -77,6 +77,15 @@ G_DEFINE_TYPE (PyroDaemon, pyro_daemon, G_TYPE_OBJECT)
  * not wait for its own thread to finish. */
 static GPrivate current_daemon_worker;
 
+/* A reference pyro_daemon_shutdown() took in a worker, from inside a
+ * method, for worker_run() to drop when its task is over: it may be the
+ * last one, and the worker still uses the daemon until then. */
+static GPrivate deferred_unref;
+
+/* Set while a pool thread runs one of the daemon's tasks: dispose, run by
+ * a last reference dropped there, cannot wait for its own pool. */
+static GPrivate current_pool_daemon;
+
 /* ---- registrations ------------------------------------------------------ */
 
 PyroRegistration *
@@ -732,10 +741,18 @@ worker_run (gpointer data, gpointer user_data)
 {
   PyroDaemon *daemon = user_data;
 
+  g_private_set (&current_pool_daemon, daemon);
   if (data == lead_task)
     lead (daemon);
   else
     serve_connection (daemon, data);
+
+  /* Last: this may free the daemon (see deferred_unref). */
+  PyroDaemon *shut_down_here = g_private_get (&deferred_unref);
+  g_private_set (&deferred_unref, NULL);
+  if (shut_down_here != NULL)
+    g_object_unref (shut_down_here);
+  g_private_set (&current_pool_daemon, NULL);
 }
 
 /* ---- accepting in the daemon's context ------------------------------------ */
@@ -927,7 +944,8 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
 
   /* A method may shut its own daemon down: then its worker cannot wait for
    * itself.  Everybody else waits until the running calls are over. */
-  if (g_private_get (&current_daemon_worker) != daemon)
+  gboolean from_method = g_private_get (&current_daemon_worker) == daemon;
+  if (!from_method)
     while (daemon->n_workers > 0)
       g_cond_wait (&daemon->workers_done, &daemon->lock);
   g_mutex_unlock (&daemon->lock);
@@ -944,7 +962,15 @@ pyro_daemon_shutdown (PyroDaemon *daemon)
       g_source_attach (quit, daemon->context);
       g_source_unref (quit);
     }
-  g_object_unref (daemon);
+
+  /* From a method, our reference may be the last one by now (the request
+   * loop's thread may have dropped its own as soon as the loop quit), and
+   * the worker goes on using the daemon after the method: it drops the
+   * reference when it is done (worker_run()). */
+  if (from_method && g_private_get (&deferred_unref) == NULL)
+    g_private_set (&deferred_unref, daemon);
+  else
+    g_object_unref (daemon);
 }
 
 static gboolean
@@ -1095,7 +1121,12 @@ pyro_daemon_dispose (GObject *object)
     }
   if (daemon->pool != NULL)
     {
-      g_thread_pool_free (daemon->pool, FALSE, TRUE);
+      /* Dropped in one of its own threads (a worker whose method shut the
+       * daemon down), the pool cannot wait for that thread: GLib frees it
+       * when its threads are done.  The others have ended already: the
+       * shutdown above waited for them. */
+      gboolean in_own_thread = g_private_get (&current_pool_daemon) == daemon;
+      g_thread_pool_free (daemon->pool, FALSE, !in_own_thread);
       daemon->pool = NULL;
     }
   g_clear_pointer (&daemon->accept_source, g_source_unref);
