@@ -25,6 +25,7 @@
 #include "pyro-wait-private.h"
 
 #include <errno.h>
+#include <math.h>
 #include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -47,6 +48,7 @@ struct _PyroDaemon
   char           *host;
   guint16         port;
   gsize           max_message_size;
+  guint           timeout;       /* seconds a client may keep us waiting; 0: forever */
   PyroStreamTable *streams;
   GBytes         *hmac_key;
 
@@ -524,8 +526,10 @@ accept_connection (PyroDaemon *daemon)
       close (fd);
       return NULL;
     }
-  /* The listener is non-blocking and so is what GLib makes; workers block. */
+  /* The listener is non-blocking and so is what GLib makes; workers block,
+   * for at most the daemon's timeout at a time. */
   g_socket_set_blocking (socket, TRUE);
+  g_socket_set_timeout (socket, g_atomic_int_get (&daemon->timeout));
   return g_steal_pointer (&socket);
 }
 
@@ -1027,6 +1031,15 @@ pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size)
 {
   g_return_if_fail (PYRO_IS_DAEMON (daemon));
   daemon->max_message_size = max_size;
+}
+
+void
+pyro_daemon_set_timeout (PyroDaemon *daemon, double seconds)
+{
+  g_return_if_fail (PYRO_IS_DAEMON (daemon));
+  g_return_if_fail (seconds >= 0);
+  /* GSocket counts whole seconds. */
+  g_atomic_int_set (&daemon->timeout, seconds > 0 ? (guint) ceil (seconds) : 0);
 }
 
 gsize

@@ -650,11 +650,57 @@ test_handshake_bodies (void)
   pyro_test_daemon_stop (td);
 }
 
+/* With pyro_daemon_set_timeout(), clients that stall (half a message, or
+ * a handshake and then nothing) are dropped, and their workers serve
+ * others: here the pool has 2 workers and 2 stalled clients. */
+static void
+setup_thing_with_timeout (PyroDaemon *daemon, gpointer user_data)
+{
+  pyro_daemon_set_pool_size (daemon, 2);
+  pyro_daemon_set_timeout (daemon, 1);
+  setup_thing (daemon, NULL);
+}
+
+static GSocketConnection *
+connect_raw (guint16 port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, PYRO_TEST_TIMEOUT_S);
+  GSocketConnection *connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+static void
+test_stalled_clients_time_out (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_thing_with_timeout, NULL);
+  guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (td));
+
+  /* one sends 10 bytes of a header and stops; the other shakes hands and
+   * then says nothing */
+  g_autoptr(GSocketConnection) half = connect_raw (port);
+  const Wire invoke = { .type = INVOKE_MSG, .seq = 1, .body = INVOKE ("thing", "add", "[1, 2]", "{}"),
+                        .send_only = 10 };
+  send_wire (half, &invoke);
+  g_autoptr(GSocketConnection) idle = connect_raw (port);
+  do_handshake (idle);
+
+  /* both are dropped after about a second (read with a bound of
+   * PYRO_TEST_TIMEOUT_S: a daemon without the timeout fails here) */
+  check_closed (half);
+  check_closed (idle);
+  check_daemon_serves (td);
+  pyro_test_daemon_stop (td);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/pyro/badinput/handshake-bodies", test_handshake_bodies);
+  g_test_add_func ("/pyro/badinput/stalled-clients-time-out", test_stalled_clients_time_out);
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {

@@ -167,6 +167,18 @@ guint16 pyro_daemon_get_port (PyroDaemon *daemon);
 void pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size);
 
 /**
+ * How long a client may keep the daemon waiting, as Pyro4's COMMTIMEOUT
+ * does for a daemon: a connection that sends nothing for @p seconds (in
+ * the middle of a message or between requests), or does not take its
+ * reply, is closed, and its worker serves others.  Without it (0, the
+ * default, as in Pyro4) a stalled client holds a worker until it goes
+ * away, and a pool's worth of them keeps every other client out.  For
+ * connections accepted after the call; GSocket counts whole seconds, so a
+ * fraction rounds up.
+ */
+void pyro_daemon_set_timeout (PyroDaemon *daemon, double seconds);
+
+/**
  * Whether a oneway call runs in a thread of its own (TRUE, the default, as
  * Pyro4's ONEWAY_THREADED) or in the connection's thread (FALSE).
  *
