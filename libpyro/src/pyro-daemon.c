@@ -875,7 +875,7 @@ pyro_daemon_init (PyroDaemon *daemon)
                                            (GDestroyNotify) pyro_registration_unref);
   daemon->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   daemon->pool_size = PYRO_DAEMON_DEFAULT_POOL_SIZE;
-  daemon->oneway_threaded = TRUE;
+  daemon->oneway_threaded = FALSE;  /* see pyro_daemon_set_oneway_threaded() */
   daemon->stop_leading = g_cancellable_new ();
   daemon->lease_timer = -1;
   /* GCancellable makes its file descriptor when a wait needs it and closes

@@ -661,9 +661,9 @@ setup_tally (PyroDaemon *daemon, gpointer user_data)
 }
 
 static void
-setup_tally_in_order (PyroDaemon *daemon, gpointer user_data)
+setup_tally_threaded (PyroDaemon *daemon, gpointer user_data)
 {
-  pyro_daemon_set_oneway_threaded (daemon, FALSE);
+  pyro_daemon_set_oneway_threaded (daemon, TRUE);
   setup_tally (daemon, user_data);
 }
 
@@ -680,14 +680,14 @@ total_reaches (gpointer data)
   return call_int (wait->proxy, "total", NULL) >= wait->total;
 }
 
-/* In order (@data TRUE: pyro_daemon_set_oneway_threaded (FALSE)), every
- * oneway call has run when the next sync call answers; threaded (the
- * default) they all run, but perhaps after it. */
+/* In order (@data TRUE, the default), every oneway call has run when the
+ * next sync call answers; threaded (pyro_daemon_set_oneway_threaded
+ * (TRUE)) they all run, but perhaps after it. */
 static void
 test_oneway (gconstpointer data)
 {
   gboolean in_order = GPOINTER_TO_INT (data);
-  PyroTestDaemon *td = pyro_test_daemon_start (in_order ? setup_tally_in_order : setup_tally, NULL);
+  PyroTestDaemon *td = pyro_test_daemon_start (in_order ? setup_tally : setup_tally_threaded, NULL);
   g_autoptr(PyroProxy) proxy = proxy_for (td, "tally");
   g_autoptr(GError) error = NULL;
   TotalWait wait = { proxy, 0 };
@@ -1037,13 +1037,21 @@ open_gate (void)
   g_mutex_unlock (&gate.lock);
 }
 
-/* A oneway method that runs long ("start the work") does not hold up the
- * next calls on the same connection: it runs in a thread of its own, as
- * in Pyro4 (ONEWAY_THREADED). */
+static void
+setup_gate_oneway_threaded (PyroDaemon *daemon, gpointer user_data)
+{
+  pyro_daemon_set_oneway_threaded (daemon, TRUE);
+  setup_gate (daemon, user_data);
+}
+
+/* With pyro_daemon_set_oneway_threaded (TRUE), a oneway method that runs
+ * long ("start the work") does not hold up the next calls on the same
+ * connection: it runs in a thread of its own, as in Pyro4
+ * (ONEWAY_THREADED). */
 static void
 test_oneway_long_call (void)
 {
-  PyroTestDaemon *td = pyro_test_daemon_start (setup_gate, NULL);
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_gate_oneway_threaded, NULL);
   g_autoptr(PyroProxy) proxy = proxy_for (td, "gate");
   g_autoptr(GError) error = NULL;
   gate.started = gate.open = FALSE;

@@ -337,8 +337,8 @@ test_unknown_method (void)
 
 /* ---- oneway ----------------------------------------------------------------------------- */
 
-/* Oneway calls in the order they were sent (see test-daemon for oneway
- * calls in threads of their own, the daemon's default). */
+/* Oneway calls in the order they were sent, the daemon's default (see
+ * test-daemon for oneway calls in threads of their own). */
 static void
 setup_svc_in_order (PyroDaemon *daemon, gpointer user_data)
 {

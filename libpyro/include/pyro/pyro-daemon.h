@@ -179,20 +179,25 @@ void pyro_daemon_set_max_message_size (PyroDaemon *daemon, gsize max_size);
 void pyro_daemon_set_timeout (PyroDaemon *daemon, double seconds);
 
 /**
- * Whether a oneway call runs in a thread of its own (TRUE, the default, as
- * Pyro4's ONEWAY_THREADED) or in the connection's thread (FALSE).
+ * Whether a oneway call runs in a thread of its own (TRUE, as Pyro4's
+ * ONEWAY_THREADED, its default) or in the connection's thread (FALSE, the
+ * default here).
  *
- * Threaded, the connection reads its next request at once: a oneway
- * "start the work" method that takes long does not hold up the client's
- * next calls, and oneway calls may run at the same time as each other and
- * as the calls after them, in any order.  Unthreaded, a connection's
- * requests run one after the other, in the order they came.  A oneway
- * batch always runs in the connection's thread, as in Pyro4.
+ * By default a connection's requests run one after the other, in the
+ * order they came, oneway calls too: the methods of a session instance,
+ * or callbacks of one client (a stock viewer's quote()), never run at the
+ * same time, so C code needs no locks for them; but a oneway method that
+ * runs long holds up the calls after it on that connection.
  *
- * At most as many oneway calls run at once as the daemon serves
- * connections (pyro_daemon_set_pool_size()); more wait their turn.  A
- * running oneway call keeps the daemon (and the instance it runs on)
- * alive; pyro_daemon_shutdown() does not wait for it.
+ * Threaded, as in Pyro4, the connection reads its next request at once: a
+ * oneway "start the work" method does not hold up the client's next
+ * calls, and oneway calls may run at the same time as each other and as
+ * the calls after them, in any order, so the methods must guard what
+ * they share.  At most as many oneway calls run at once as the daemon
+ * serves connections (pyro_daemon_set_pool_size()); more wait their turn.
+ * A running oneway call keeps the daemon (and the instance it runs on)
+ * alive; pyro_daemon_shutdown() does not wait for it.  A oneway batch
+ * always runs in the connection's thread, as in Pyro4.
  */
 void pyro_daemon_set_oneway_threaded (PyroDaemon *daemon, gboolean threaded);
 
