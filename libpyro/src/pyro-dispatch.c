@@ -369,14 +369,15 @@ pyro_invocation_return_stream (PyroInvocation     *invocation,
  * a Python generator keeps its object) or a oneway call in its own
  * thread: a per-call instance becomes *@keep's; a session's instance, or
  * the registration (with its single instance), gets one more reference.
- * *@release (*@keep) lets go of it. */
+ * *@release (*@keep) lets go of it; *@release is NULL for a per-call
+ * instance of a class without instance_free. */
 static void
 keep_instance (PyroSession      *session,
-                 PyroRegistration *reg,
-                 gpointer          instance,
-                 gboolean          percall,
-                 gpointer         *keep,
-                 GDestroyNotify   *release)
+               PyroRegistration *reg,
+               gpointer          instance,
+               gboolean          percall,
+               gpointer         *keep,
+               GDestroyNotify   *release)
 {
   SessionInstance *si = reg->is_class ? g_hash_table_lookup (session->instances, reg) : NULL;
 
@@ -475,7 +476,8 @@ run_oneway_call (gpointer data, gpointer unused)
       g_error_free (error);
     }
 
-  call->release (call->keep);
+  if (call->release != NULL)
+    call->release (call->keep);
   g_variant_unref (call->args);
   pyro_registration_unref (call->reg);
   g_object_unref (call->daemon);
@@ -501,7 +503,8 @@ start_oneway_call (PyroSession *session, PyroRegistration *reg, const PyroMethod
     return TRUE;
 
   /* Not threaded: undo, and let the caller run it here. */
-  call->release (call->keep);
+  if (call->release != NULL)
+    call->release (call->keep);
   g_variant_unref (call->args);
   pyro_registration_unref (call->reg);
   g_object_unref (call->daemon);

@@ -729,6 +729,63 @@ test_oneway (gconstpointer data)
   pyro_test_daemon_stop (td);
 }
 
+/* A per-call class whose instances need no freeing (no instance_free), its
+ * oneway calls in threads of their own. */
+static gint static_bumps;  /* atomic */
+
+static gpointer
+static_instance_new (gpointer class_data)
+{
+  return class_data;  /* nothing allocated: nothing to free */
+}
+
+static GVariant *
+static_bump (gpointer self, GVariant *args, PyroInvocation *invocation, GError **error)
+{
+  g_atomic_int_inc (&static_bumps);
+  return NULL;
+}
+
+static const PyroMethod static_methods[] = {
+  { "bump", "()", NULL, static_bump, PYRO_METHOD_ONEWAY, NULL },
+  { NULL }
+};
+
+static const PyroClass static_class = {
+  "Static", static_methods, NULL, PYRO_INSTANCE_PERCALL, static_instance_new, NULL,
+};
+
+static void
+setup_static_threaded (PyroDaemon *daemon, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  pyro_daemon_set_oneway_threaded (daemon, TRUE);
+  g_autoptr(PyroUri) uri = pyro_daemon_register_class (daemon, &static_class, &static_bumps, "static", &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+static_bumps_reach (gpointer count)
+{
+  return g_atomic_int_get (&static_bumps) >= GPOINTER_TO_INT (count);
+}
+
+static void
+test_oneway_threaded_no_instance_free (void)
+{
+  PyroTestDaemon *td = pyro_test_daemon_start (setup_static_threaded, NULL);
+  g_autoptr(PyroProxy) proxy = proxy_for (td, "static");
+  g_autoptr(GError) error = NULL;
+  g_atomic_int_set (&static_bumps, 0);
+
+  for (int i = 0; i < 20; i++)
+    g_assert_true (pyro_proxy_call_oneway (proxy, "bump", NULL, &error));
+  g_assert_true (pyro_test_wait_until (static_bumps_reach, GINT_TO_POINTER (20)));
+
+  g_clear_object (&proxy);
+  pyro_test_daemon_stop (td);
+}
+
 /* ---- Pyro.Daemon ------------------------------------------------------------------ */
 
 static void
@@ -1441,6 +1498,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/pyro/daemon/oneway/threaded", GINT_TO_POINTER (FALSE), test_oneway);
   g_test_add_data_func ("/pyro/daemon/oneway/in-order", GINT_TO_POINTER (TRUE), test_oneway);
   g_test_add_func ("/pyro/daemon/oneway/long-call", test_oneway_long_call);
+  g_test_add_func ("/pyro/daemon/oneway/threaded-no-instance-free", test_oneway_threaded_no_instance_free);
   g_test_add_func ("/pyro/daemon/daemon-object", test_daemon_object);
   g_test_add_func ("/pyro/daemon/pool-limit", test_pool_limit);
   g_test_add_func ("/pyro/daemon/pool-default", test_pool_default);
