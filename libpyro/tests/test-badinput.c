@@ -364,25 +364,13 @@ static const BadCase bad_cases[] = {
 
 /* ---- memory watch ---------------------------------------------------------------------- */
 
-/* A field of /proc/self/status, in KiB. */
-static guint64
-status_kib (const char *field)
-{
-  g_autofree char *status = NULL;
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  g_autofree char *key = g_strdup_printf ("\n%s:", field);
-  const char *at = strstr (status, key);
-  g_assert_nonnull (at);
-  return g_ascii_strtoull (at + strlen (key), NULL, 10);
-}
-
 /* Whatever the header claims, the daemon's memory must follow the bytes that
  * actually came.  VmPeak catches even an allocation never touched (which
  * VmRSS would not show); it only grows, so compare it with where it was. */
 static void
 check_memory (guint64 peak_before)
 {
-  guint64 peak = status_kib ("VmPeak"), rss = status_kib ("VmRSS");
+  guint64 peak = pyro_test_status_kib ("VmPeak"), rss = pyro_test_status_kib ("VmRSS");
 
   g_test_message ("VmPeak grew by %" G_GUINT64_FORMAT " KiB, VmRSS %" G_GUINT64_FORMAT " KiB",
                   peak - peak_before, rss);
@@ -485,7 +473,7 @@ test_bad_input (gconstpointer data)
   g_autoptr(GError) error = NULL;
   PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, (gpointer) bc);
   guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (td));
-  guint64 peak_before = status_kib ("VmPeak");
+  guint64 peak_before = pyro_test_status_kib ("VmPeak");
 
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_socket_client_set_timeout (client, PYRO_TEST_TIMEOUT_S);

@@ -1519,18 +1519,6 @@ fuzz_one_marshal (GRand *rand)
     g_assert_cmpstr (parsed, ==, text);
 }
 
-/* A field of /proc/self/status, in KiB. */
-static guint64
-status_kib (const char *field)
-{
-  g_autofree char *status = NULL;
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  g_autofree char *key = g_strdup_printf ("\n%s:", field);
-  const char *at = strstr (status, key);
-  g_assert_nonnull (at);
-  return g_ascii_strtoull (at + strlen (key), NULL, 10);
-}
-
 /* Headers claim up to 4 GiB; what is allocated must follow the bytes that
  * came.  VmPeak sees even an allocation never touched, so it is compared
  * with a @limit_mib far below the claims (a daemon's threads reserve
@@ -1543,7 +1531,7 @@ check_memory_growth (guint64 peak_before, guint64 limit_mib)
 #if defined(__SANITIZE_ADDRESS__)
   g_test_message ("memory growth not checked under AddressSanitizer");
 #else
-  guint64 grown = status_kib ("VmPeak") - peak_before;
+  guint64 grown = pyro_test_status_kib ("VmPeak") - peak_before;
 
   g_test_message ("VmPeak grew by %" G_GUINT64_FORMAT " KiB", grown);
   g_assert_cmpuint (grown, <, limit_mib * 1024);
@@ -1553,7 +1541,7 @@ check_memory_growth (guint64 peak_before, guint64 limit_mib)
 static void
 test_message (void)
 {
-  guint64 peak_before = status_kib ("VmPeak");
+  guint64 peak_before = pyro_test_status_kib ("VmPeak");
   g_autoptr(GRand) rand = new_rand ("/pyro/fuzz/message");
   g_autoptr(GBytes) key = g_bytes_new_static (HMAC_KEY, strlen (HMAC_KEY));
   g_autoptr(GBytes) other_key = g_bytes_new_static ("other", 5);
@@ -1835,6 +1823,20 @@ random_invoke_body (GRand *rand)
   return body;
 }
 
+/* One frame damaged once: its header made to lie, or one byte-level
+ * change anywhere; mostly with the checksum made right again, so that the
+ * damage gets past the first check. */
+static void
+damage_frame (GRand *rand, GByteArray *wire)
+{
+  if (g_rand_boolean (rand))
+    mutate_header (rand, wire);
+  else
+    mutate_once (rand, wire);
+  if (g_rand_int_range (rand, 0, 4) != 0)
+    fix_checksum (wire);
+}
+
 /* The bytes of one frame to send: a valid message (so that random values
  * reach the methods), one damaged anywhere, or a valid header around a
  * damaged body. (transfer full) */
@@ -1878,14 +1880,7 @@ random_frame (GRand *rand, gboolean *connected)
   if (type == PYRO_MSG_CONNECT && damage < 3)
     *connected = TRUE;  /* (if the daemon likes the annotation and flags) */
   if (damage >= 4)
-    {
-      if (g_rand_boolean (rand))
-        mutate_header (rand, wire);
-      else
-        mutate_once (rand, wire);
-      if (g_rand_int_range (rand, 0, 4) != 0)
-        fix_checksum (wire);
-    }
+    damage_frame (rand, wire);
   return wire;
 }
 
@@ -1984,7 +1979,7 @@ test_daemon (void)
   guint rounds = (guint) ((guint64) DEFAULT_DAEMON_ROUNDS * fuzz_iterations / DEFAULT_ITERATIONS);
   PyroTestDaemon *td = pyro_test_daemon_start (setup_thing, NULL);
   guint16 port = pyro_daemon_get_port (pyro_test_daemon_get (td));
-  guint64 peak_before = status_kib ("VmPeak");
+  guint64 peak_before = pyro_test_status_kib ("VmPeak");
   guint replies = 0, frames = 0;
 
   g_test_message ("%u rounds", rounds);
@@ -2167,14 +2162,7 @@ fake_reply (FakeServer *server, PyroMessage *request)
 
   g_byte_array_append (wire, g_bytes_get_data (encoded, NULL), g_bytes_get_size (encoded));
   if (damage == 3)
-    {
-      if (g_rand_boolean (rand))
-        mutate_header (rand, wire);
-      else
-        mutate_once (rand, wire);
-      if (g_rand_int_range (rand, 0, 4) != 0)
-        fix_checksum (wire);
-    }
+    damage_frame (rand, wire);
   return wire;
 }
 

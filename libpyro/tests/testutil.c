@@ -596,3 +596,14 @@ pyro_test_assert_error_matches (const GError *error, GQuark domain, int code, co
              g_quark_to_string (domain), code, pattern,
              g_quark_to_string (error->domain), error->code, error->message);
 }
+
+guint64
+pyro_test_status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  g_autofree char *key = g_strdup_printf ("\n%s:", field);
+  const char *at = strstr (status, key);
+  g_assert_nonnull (at);
+  return g_ascii_strtoull (at + strlen (key), NULL, 10);
+}

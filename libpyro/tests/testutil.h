@@ -182,6 +182,9 @@ GSubprocess *pyro_test_start_python_server (const char          *script,
                                             const char * const  *args,
                                             char               **out_uri);
 
+/** A field of /proc/self/status (VmPeak, VmRSS, ...) of this process, in KiB. */
+guint64 pyro_test_status_kib (const char *field);
+
 /** A condition pyro_test_wait_until() polls. */
 typedef gboolean (*PyroTestCheck) (gpointer data);
 
